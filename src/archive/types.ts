@@ -1,0 +1,75 @@
+/** Shapes of a model archive: MAR-INF/MANIFEST.json and model-config.yaml (spec §6). */
+
+export interface ManifestModel {
+  modelName?: string;
+  modelVersion?: string;
+  serializedFile?: string;
+  handler?: string;
+  modelFile?: string;
+  requirementsFile?: string;
+  configFile?: string;
+  description?: string;
+  envelope?: string;
+}
+
+export interface Manifest {
+  createdOn?: string;
+  runtime: string;
+  model: ManifestModel;
+  archiverVersion?: string;
+  description?: string;
+}
+
+/**
+ * The frontend keys of model-config.yaml that ortserve reads (spec §6.2). Every other key stays in
+ * `raw` and reaches the handler as `context.modelYamlConfig`.
+ */
+export interface ModelConfig {
+  minWorkers?: number;
+  maxWorkers?: number;
+  batchSize?: number;
+  maxBatchDelay?: number;
+  responseTimeout?: number;
+  startupTimeout?: number;
+  maxRetryTimeoutInSec?: number;
+  clientTimeoutInMills?: number;
+  jobQueueSize?: number;
+  useJobTicket?: boolean;
+  deviceType?: string;
+  parallelType?: string;
+  parallelLevel?: number;
+  continuousBatching?: boolean;
+  useVenv?: boolean;
+  /** ortserve-only: cap on padded tokens per batch (issue 3). */
+  maxBatchTokens?: number;
+  /** The whole parsed YAML document ({} when the archive has no config file). */
+  raw: Record<string, unknown>;
+}
+
+/** An archive opened into a private directory, ready to be served. */
+export interface OpenedArchive {
+  /** The handler's `model_dir`: the archive's flat root. */
+  modelDir: string;
+  manifest: Manifest;
+  modelConfig: ModelConfig;
+  /** True when the config file existed (then its response/startup timeouts always win, spec §2.1). */
+  hasConfigFile: boolean;
+  /** Removes the private extraction directory (a no-op for directories served in place). */
+  dispose(): Promise<void>;
+}
+
+/** Limits applied while extracting an archive. */
+export interface ExtractLimits {
+  /** Total uncompressed bytes allowed. */
+  maxTotalBytes: number;
+  /** Maximum number of entries. */
+  maxEntries: number;
+  /** Maximum ratio of uncompressed to compressed size for a zip entry. */
+  maxCompressionRatio: number;
+}
+
+export const DEFAULT_EXTRACT_LIMITS: ExtractLimits = {
+  maxTotalBytes: 8 * 1024 * 1024 * 1024,
+  maxEntries: 100_000,
+  maxCompressionRatio: 200,
+};

@@ -1,0 +1,83 @@
+/** The server's configuration, after config.properties, environment (TS_*) and CLI flags were merged (spec §5). */
+
+/** A listener address: `http(s)://host:port`. Port 0 binds a free port. */
+export interface ListenAddress {
+  scheme: 'http' | 'https';
+  host: string;
+  port: number;
+  /** The original text, e.g. `http://127.0.0.1:8080`. Two listeners with equal `raw` share one socket. */
+  raw: string;
+}
+
+/** Per-version settings from config.properties `models` (spec §5); non-positive integers are dropped. */
+export interface ModelsJsonEntry {
+  defaultVersion?: boolean;
+  marName?: string;
+  minWorkers?: number;
+  maxWorkers?: number;
+  batchSize?: number;
+  maxBatchDelay?: number;
+  responseTimeout?: number;
+  startupTimeout?: number;
+  runtimeType?: string;
+  parallelLevel?: number;
+}
+/** `{"<model>": {"<version>": ModelsJsonEntry}}` */
+export type ModelsJson = Record<string, Record<string, ModelsJsonEntry>>;
+
+export interface ServerConfig {
+  inferenceAddress: ListenAddress;
+  managementAddress: ListenAddress;
+  metricsAddress: ListenAddress;
+  enableMetricsApi: boolean;
+  modelStore: string | null;
+  /** `load_models` / `--models`: entries as written (`all`, `name=url`, `url`). */
+  loadModels: string[];
+  modelsJson: ModelsJson;
+  /** 0 = ortserve's automatic choice (see docs/compatibility.md). */
+  defaultWorkersPerModel: number;
+  jobQueueSize: number;
+  defaultResponseTimeoutSec: number;
+  defaultStartupTimeoutSec: number;
+  unregisterModelTimeoutSec: number;
+  maxRequestSize: number;
+  maxResponseSize: number;
+  /** Case-insensitive full-match regexes. ortserve's default allows local files only. */
+  allowedUrls: RegExp[];
+  decodeInputRequest: boolean;
+  defaultServiceHandler: string | null;
+  serviceEnvelope: string | null;
+  corsAllowedOrigin: string | null;
+  corsAllowedMethods: string | null;
+  corsAllowedHeaders: string | null;
+  certificateFile: string | null;
+  privateKeyFile: string | null;
+  initialWorkerPort: number;
+  tokenExpirationMin: number;
+  disableTokenAuthorization: boolean;
+  enableModelApi: boolean;
+  /** Write and restore snapshots (false with `--ncs`). */
+  snapshotsEnabled: boolean;
+  /** ortserve-only: ONNX Runtime intra-op threads per worker; 0 = cores ÷ workers of the model version. */
+  intraOpThreads: number;
+  /** Directory for logs and `config/` snapshots (`LOG_LOCATION`, default `logs`). */
+  logLocation: string;
+  /** Where archives are extracted (`TEMP`, default os.tmpdir()). */
+  tempDir: string;
+  /** model_snapshot JSON found in the config file (when the file is a snapshot), else null. */
+  modelSnapshot: string | null;
+  /** Every key=value read from the file after substitution, for snapshots and handlers. */
+  properties: Record<string, string>;
+  /** Path of the config file that was read, or null when only defaults were used. */
+  configFile: string | null;
+}
+
+/** What the CLI contributes (spec §11); fields left undefined do not override the file. */
+export interface CliOverrides {
+  tsConfig?: string;
+  modelStore?: string;
+  models?: string[];
+  noConfigSnapshots?: boolean;
+  disableTokenAuth?: boolean;
+  enableModelApi?: boolean;
+}

@@ -1,0 +1,96 @@
+import type { Manifest } from '../archive/types.js';
+import type { ModelInfo, SystemProperties } from './types.js';
+
+/** Per-request response settings a handler may change (spec §7, `ts/context.py`). */
+export interface ResponseSettings {
+  status: number;
+  phrase: string;
+  contentType: string | null;
+  headers: Record<string, string>;
+}
+
+/**
+ * What a handler knows about its model and the batch it is handling. Mirrors TorchServe's
+ * `ts.context.Context`, in TypeScript naming: `get_request_header` is `getRequestHeader`, and so on.
+ * A worker keeps one Context and resets the per-batch parts before each batch.
+ */
+export class Context {
+  readonly modelName: string;
+  readonly modelVersion: string;
+  readonly manifest: Manifest;
+  readonly systemProperties: SystemProperties;
+  readonly modelYamlConfig: Record<string, unknown>;
+  /** `{batchIndex: requestId}` for the batch being handled. */
+  requestIds: Record<number, string> = {};
+  private requestHeaders: Array<Record<string, unknown>> = [];
+  private responses: ResponseSettings[] = [];
+
+  constructor(info: ModelInfo) {
+    this.modelName = info.modelName;
+    this.modelVersion = info.modelVersion;
+    this.manifest = info.manifest;
+    this.systemProperties = info.systemProperties;
+    this.modelYamlConfig = info.modelYamlConfig;
+  }
+
+  /** Called by the worker before each batch; handlers do not call it. */
+  startBatch(requestIds: string[], headers: Array<Record<string, unknown>>): void {
+    this.requestIds = Object.fromEntries(requestIds.map((id, i) => [i, id]));
+    this.requestHeaders = headers;
+    this.responses = requestIds.map(() => ({ status: 200, phrase: '', contentType: null, headers: {} }));
+  }
+
+  /** The response settings of the batch, read by the worker after `handle`. */
+  responseSettings(): readonly ResponseSettings[] {
+    return this.responses;
+  }
+
+  getRequestId(idx = 0): string | undefined {
+    return this.requestIds[idx];
+  }
+
+  /** A request header, exact name match as TorchServe does; parameters map to `{"content-type": ct}`. */
+  getRequestHeader(idx: number, key: string): unknown {
+    return this.requestHeaders[idx]?.[key];
+  }
+
+  getAllRequestHeaders(idx: number): Record<string, unknown> {
+    return { ...(this.requestHeaders[idx] ?? {}) };
+  }
+
+  setResponseContentType(idx: number, value: string): void {
+    this.response(idx).contentType = value;
+  }
+
+  getResponseContentType(idx: number): string | null {
+    return this.response(idx).contentType;
+  }
+
+  setResponseStatus(code = 200, phrase = '', idx = 0): void {
+    const r = this.response(idx);
+    r.status = code;
+    r.phrase = phrase;
+  }
+
+  setAllResponseStatus(code = 200, phrase = ''): void {
+    for (let i = 0; i < this.responses.length; i++) this.setResponseStatus(code, phrase, i);
+  }
+
+  getResponseStatus(idx: number): number {
+    return this.response(idx).status;
+  }
+
+  setResponseHeader(idx: number, key: string, value: string): void {
+    this.response(idx).headers[key] = value;
+  }
+
+  getResponseHeaders(idx: number): Record<string, string> {
+    return { ...this.response(idx).headers };
+  }
+
+  private response(idx: number): ResponseSettings {
+    const r = this.responses[idx];
+    if (!r) throw new RangeError(`no request at batch index ${idx}`);
+    return r;
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * The handler API: the one module handler authors import (`import { BaseHandler, Context } from 'ortserve'`).
+ * A handler module exports either `handle(data, context)` (called once with `data === null` to
+ * initialise, as TorchServe does) or exactly one class with `initialize(context)` and `handle(data, context)`.
+ */
+export { Context, type ResponseSettings } from './context.js';
+export { BaseHandler, PredictionException, loadIndexToName, sessionOptions } from './base-handler.js';
+export type {
+  HandleFunction,
+  Handler,
+  ModelInfo,
+  RequestRow,
+  RequestValue,
+  ResponseValue,
+  SystemProperties,
+} from './types.js';
