@@ -5,7 +5,10 @@ export interface ListenAddress {
   scheme: 'http' | 'https';
   host: string;
   port: number;
-  /** The original text, e.g. `http://127.0.0.1:8080`. Two listeners with equal `raw` share one socket. */
+  /**
+   * The address normalised to `scheme://host:port` (lower-case scheme, explicit port, IPv6 in brackets),
+   * e.g. `http://127.0.0.1:8080`. Two listeners with equal `raw` share one socket.
+   */
   raw: string;
 }
 
@@ -66,10 +69,28 @@ export interface ServerConfig {
   tempDir: string;
   /** model_snapshot JSON found in the config file (when the file is a snapshot), else null. */
   modelSnapshot: string | null;
-  /** Every key=value read from the file after substitution, for snapshots and handlers. */
+  /**
+   * Every key=value read from the file after `$$VAR$$` substitution, with the CLI and TS_* overrides
+   * applied on top (as TorchServe's `ConfigManager.prop`), for snapshots and handlers. Defaults are not
+   * filled in. Includes `model_snapshot` when the file had one.
+   */
   properties: Record<string, string>;
   /** Path of the config file that was read, or null when only defaults were used. */
   configFile: string | null;
+  /** `debug=true`: TorchServe then starts 1 worker per startup model. */
+  debug: boolean;
+  /** `metrics_mode`; an unknown value falls back to `log` with a warning, as in TorchServe. */
+  metricsMode: 'log' | 'prometheus' | 'legacy';
+  /** `metric_time_interval`: seconds between system-metric collections (default 60). */
+  metricTimeIntervalSec: number;
+  /** `disable_system_metrics`. */
+  disableSystemMetrics: boolean;
+  /**
+   * Problems that TorchServe tolerates (it logs and falls back to a default) and ortserve reports the same
+   * way: non-boolean values of boolean keys, a bad `token_expiration_min` or `metrics_mode`, invalid
+   * fields of `models`, keys ortserve ignores. The caller logs them at startup.
+   */
+  warnings: string[];
 }
 
 /** What the CLI contributes (spec §11); fields left undefined do not override the file. */

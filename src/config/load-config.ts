@@ -1,0 +1,297 @@
+/**
+ * Builds the ServerConfig from config.properties, the environment and the CLI, following TorchServe's
+ * `ConfigManager` constructor (spec §5): locate the file, load it, substitute `$$VAR$$`, apply the CLI,
+ * then (only with `enable_envvars_config=true`) apply `TS_*` variables. Precedence: env > CLI > file.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+import { parseListenAddress } from './address.js';
+import { configKey, envMappings } from './defaults.js';
+import { ConfigError } from './errors.js';
+import { parseModelsJson } from './models-json.js';
+import { parseProperties } from './properties.js';
+import type { CliOverrides, ServerConfig } from './types.js';
+
+type Env = Record<string, string | undefined>;
+
+/** `yyyyMMddHHmmssSSS-<kind>.cfg`, the names SnapshotManager gives its files. */
+const SNAPSHOT_NAME = /^(\d{17})-.*\.cfg$/;
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The newest snapshot in `<logLocation>/config/`, or null. "Newest" is decided by the timestamp prefix of
+ * the name, as FSSnapshotSerializer does (not by mtime). The prefix is fixed-width, so comparing it as text
+ * orders it by time; ties are broken by the full name so that the choice does not depend on readdir order.
+ * Files without a timestamp prefix are skipped (TorchServe would crash on them).
+ */
+export function findLatestSnapshot(logLocation: string): string | null {
+  const dir = join(logLocation, 'config');
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return null;
+  }
+  let best: string | null = null;
+  for (const name of names) {
+    if (!SNAPSHOT_NAME.test(name) || !isFile(join(dir, name))) continue;
+    if (best === null || name.slice(0, 17) > best.slice(0, 17) || (name.slice(0, 17) === best.slice(0, 17) && name > best)) {
+      best = name;
+    }
+  }
+  return best === null ? null : join(dir, best);
+}
+
+/** Spec §5 location order. An explicitly named file that does not exist is an error (ts/model_server.py). */
+function locateConfigFile(cli: CliOverrides, env: Env, cwd: string, logLocation: string): string | null {
+  const explicit = env['TS_CONFIG_FILE'] || cli.tsConfig;
+  if (explicit) {
+    const path = resolve(cwd, explicit);
+    if (!isFile(path)) throw new ConfigError(`--ts-config file not found: ${explicit}`);
+    return path;
+  }
+  if (!cli.noConfigSnapshots) {
+    const snapshot = findLatestSnapshot(logLocation);
+    if (snapshot !== null) return snapshot;
+  }
+  const local = resolve(cwd, 'config.properties');
+  return isFile(local) ? local : null;
+}
+
+function readConfigFile(path: string): Map<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`Unable to read configuration file ${path}: ${(err as Error).message}`);
+  }
+  // A UTF-8 byte-order mark would otherwise become part of the first key.
+  if (text.startsWith('\uFEFF')) text = text.slice(1);
+  return parseProperties(text);
+}
+
+/**
+ * TorchServe's pattern `\$\$([^$]+[^$])\$\$`: the name has at least two characters and no `$`, so `$$A$$`
+ * is left as it is. The replacement is literal (Java's appendReplacement would misread `$` or `\` in the
+ * variable's value).
+ */
+const ENV_REFERENCE = /\$\$([^$]+[^$])\$\$/g;
+
+/** Replaces `$$NAME$$` in every value with env NAME; an undefined variable is a ConfigError. */
+export function substituteEnvVars(props: Map<string, string>, env: Env): void {
+  for (const [key, value] of props) {
+    if (!value.includes('$$')) continue;
+    const replaced = value.replace(ENV_REFERENCE, (_match: string, name: string) => {
+      const v = env[name];
+      if (v === undefined) {
+        throw new ConfigError(`Invalid Environment Variable ${name} (referenced as $$${name}$$ by "${key}")`);
+      }
+      return v;
+    });
+    props.set(key, replaced);
+  }
+}
+
+/** CLI flags, as ConfigManager applies them after loading the file. The CLI can only enable the two flags. */
+function applyCli(props: Map<string, string>, cli: CliOverrides): void {
+  if (cli.modelStore !== undefined) props.set('model_store', cli.modelStore);
+  if (cli.models !== undefined) props.set('load_models', cli.models.join(','));
+  if (cli.enableModelApi) props.set('enable_model_api', 'true');
+  if (cli.disableTokenAuth) props.set('disable_token_authorization', 'true');
+}
+
+/**
+ * `TS_*` variables (ConfigManager.setSystemVars), only called with enable_envvars_config=true. For
+ * security TS_ALLOWED_URLS counts only when the file says `use_env_allowed_urls=true`.
+ */
+function applyEnv(props: Map<string, string>, env: Env): void {
+  const envAllowedUrls = (props.get('use_env_allowed_urls') ?? 'false').toLowerCase() === 'true';
+  for (const [variable, key] of envMappings()) {
+    if (key === 'allowed_urls' && !envAllowedUrls) continue;
+    const value = env[variable];
+    if (value !== undefined) props.set(key, value);
+  }
+}
+
+/** Typed reads of the merged properties, with CONFIG_KEYS defaults. */
+class Reader {
+  constructor(
+    private readonly props: Map<string, string>,
+    readonly warnings: string[],
+  ) {}
+
+  string(key: string): string | null {
+    return this.props.get(key) ?? configKey(key)?.default ?? null;
+  }
+
+  /**
+   * TorchServe parses these with Integer.parseInt and dies on a bad value (getIntProperty has no
+   * fallback), so a bad integer is a ConfigError. Surrounding whitespace is tolerated: Java keeps trailing
+   * blanks of a properties value, which would make `job_queue_size=100 ` fatal there for no good reason.
+   */
+  int(key: string): number {
+    const raw = this.string(key) ?? '';
+    const text = raw.trim();
+    const n = /^[+-]?\d+$/.test(text) ? Number.parseInt(text, 10) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < -2147483648 || n > 2147483647) {
+      throw new ConfigError(`Invalid integer for ${key}: "${raw}"`);
+    }
+    return n;
+  }
+
+  /** Boolean.parseBoolean: only "true" (any case) is true; anything but true/false also gets a warning. */
+  bool(key: string): boolean {
+    const raw = this.string(key) ?? 'false';
+    const text = raw.trim().toLowerCase();
+    if (text !== 'true' && text !== 'false') {
+      this.warnings.push(`${key}="${raw}" is neither true nor false; treated as false`);
+    }
+    return text === 'true';
+  }
+
+  path(key: string, cwd: string): string | null {
+    const v = this.string(key);
+    return v === null ? null : resolve(cwd, v);
+  }
+}
+
+/** `token_expiration_min` is a double; TorchServe logs an error and uses 60 when it does not parse. */
+function tokenExpiration(r: Reader): number {
+  const raw = r.string('token_expiration_min') ?? '60';
+  const n = raw.trim() === '' ? Number.NaN : Number(raw.trim());
+  if (!Number.isFinite(n)) {
+    r.warnings.push(`token_expiration_min="${raw}" is not a number; using 60`);
+    return 60;
+  }
+  return n;
+}
+
+/** TorchServe strips whitespace, upper-cases and falls back to `log` with an error for unknown modes. */
+function metricsMode(r: Reader): ServerConfig['metricsMode'] {
+  const raw = r.string('metrics_mode') ?? 'log';
+  const mode = raw.replace(/\s/g, '').toLowerCase();
+  if (mode === 'log' || mode === 'prometheus' || mode === 'legacy') return mode;
+  r.warnings.push(`Configured metrics mode "${raw}" not supported; using "log"`);
+  return 'log';
+}
+
+/**
+ * allowed_urls: comma-separated regexes, each matched case-insensitively against the whole URL (Java's
+ * `Pattern.matches`). A leading `(?i)`, harmless in Java but a syntax error in JavaScript, is dropped.
+ */
+export function compileAllowedUrls(value: string): RegExp[] {
+  const out: RegExp[] = [];
+  for (const part of value.split(',')) {
+    const source = part.replace(/^\(\?i\)/, '');
+    if (source === '') continue;
+    try {
+      out.push(new RegExp(`^(?:${source})$`, 'i'));
+    } catch (err) {
+      throw new ConfigError(`Invalid regular expression in allowed_urls: "${part}": ${(err as Error).message}`);
+    }
+  }
+  return out;
+}
+
+function splitLoadModels(value: string | null): string[] {
+  if (value === null) return [];
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+function tempDirectory(env: Env, cwd: string): string {
+  const temp = env['TEMP'];
+  if (!temp) return tmpdir();
+  const dir = resolve(cwd, temp);
+  // ts/model_server.py refuses to start with a TEMP that is not a directory.
+  if (!isDirectory(dir)) {
+    throw new ConfigError(`Invalid temp directory: ${temp}, please check TEMP environment variable.`);
+  }
+  return dir;
+}
+
+/**
+ * Loads the configuration. `env` is usually process.env and `cwd` process.cwd(); both are parameters so
+ * that nothing here depends on the process. Throws ConfigError for every configuration problem.
+ */
+export function loadConfig(cli: CliOverrides, env: Env, cwd: string): ServerConfig {
+  const logLocation = resolve(cwd, env['LOG_LOCATION'] || 'logs');
+  const tempDir = tempDirectory(env, cwd);
+  const configFile = locateConfigFile(cli, env, cwd, logLocation);
+
+  const props = configFile === null ? new Map<string, string>() : readConfigFile(configFile);
+  substituteEnvVars(props, env);
+  applyCli(props, cli);
+
+  const warnings: string[] = [];
+  const r = new Reader(props, warnings);
+  if (r.bool('enable_envvars_config')) applyEnv(props, env);
+
+  for (const key of props.keys()) {
+    if (configKey(key)?.used === false) warnings.push(`${key} is not used by ortserve and is ignored`);
+  }
+
+  const modelsText = props.get('models');
+  const allowedUrlsText = r.string('allowed_urls') ?? '';
+
+  return {
+    inferenceAddress: parseListenAddress(r.string('inference_address') ?? '', 'inference'),
+    managementAddress: parseListenAddress(r.string('management_address') ?? '', 'management'),
+    metricsAddress: parseListenAddress(r.string('metrics_address') ?? '', 'metrics'),
+    enableMetricsApi: r.bool('enable_metrics_api'),
+    modelStore: r.path('model_store', cwd),
+    loadModels: splitLoadModels(r.string('load_models')),
+    modelsJson: modelsText === undefined ? {} : parseModelsJson(modelsText, warnings),
+    defaultWorkersPerModel: r.int('default_workers_per_model'),
+    jobQueueSize: r.int('job_queue_size'),
+    defaultResponseTimeoutSec: r.int('default_response_timeout'),
+    defaultStartupTimeoutSec: r.int('default_startup_timeout'),
+    unregisterModelTimeoutSec: r.int('unregister_model_timeout'),
+    maxRequestSize: r.int('max_request_size'),
+    maxResponseSize: r.int('max_response_size'),
+    allowedUrls: compileAllowedUrls(allowedUrlsText),
+    decodeInputRequest: r.bool('decode_input_request'),
+    defaultServiceHandler: r.string('default_service_handler'),
+    serviceEnvelope: r.string('service_envelope'),
+    corsAllowedOrigin: r.string('cors_allowed_origin'),
+    corsAllowedMethods: r.string('cors_allowed_methods'),
+    corsAllowedHeaders: r.string('cors_allowed_headers'),
+    certificateFile: r.path('certificate_file', cwd),
+    privateKeyFile: r.path('private_key_file', cwd),
+    initialWorkerPort: r.int('initial_worker_port'),
+    tokenExpirationMin: tokenExpiration(r),
+    disableTokenAuthorization: r.bool('disable_token_authorization'),
+    enableModelApi: r.bool('enable_model_api'),
+    snapshotsEnabled: !cli.noConfigSnapshots,
+    intraOpThreads: r.int('intra_op_threads'),
+    logLocation,
+    tempDir,
+    modelSnapshot: props.get('model_snapshot') ?? null,
+    properties: Object.fromEntries(props),
+    configFile,
+    debug: r.bool('debug'),
+    metricsMode: metricsMode(r),
+    metricTimeIntervalSec: r.int('metric_time_interval'),
+    disableSystemMetrics: r.bool('disable_system_metrics'),
+    warnings,
+  };
+}

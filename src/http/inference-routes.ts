@@ -1,0 +1,71 @@
+/** The inference API's routes (spec §1.1–1.2): ping, predictions, explanations, KServe pass-through. */
+import { ServiceUnavailableException } from '../errors.js';
+import { Job } from '../scheduling/job.js';
+import type { WireRequest } from '../workers/messages.js';
+import type { Exchange, HttpDeps } from './exchange.js';
+import { modelInferenceApi } from './openapi.js';
+import { clientHeaders, requestParameters } from './request-input.js';
+import { sendError, sendJson, sendPrediction } from './respond.js';
+
+interface Target {
+  model: string;
+  version: string | null;
+  urlPath: string;
+  explain: boolean;
+}
+
+/** Which model route a path names, or null. HTTP methods are not checked, as in TorchServe. */
+function matchTarget(seg: string[]): Target | null {
+  const [, first, second, third, fourth] = seg;
+  if ((first === 'predictions' || first === 'explanations') && seg.length >= 3 && second) {
+    return { model: second, version: third || null, urlPath: seg.slice(4).join('/'), explain: first === 'explanations' };
+  }
+  if (first === 'v1' && second === 'models' && seg.length === 4 && third) {
+    const m = /^(.+):(predict|explain)$/.exec(third);
+    if (m) return { model: m[1]!, version: null, urlPath: '', explain: m[2] === 'explain' };
+  }
+  if (first === 'v2' && second === 'models' && seg.length === 5 && third && (fourth === 'infer' || fourth === 'explain')) {
+    return { model: third, version: null, urlPath: '', explain: fourth === 'explain' };
+  }
+  return null;
+}
+
+/** Runs one request through a model version's queue and sends the handler's answer. */
+async function predict(deps: HttpDeps, x: Exchange, t: Target): Promise<void> {
+  const mv = deps.manager.registry.get(t.model, t.version);
+  const request: WireRequest = {
+    requestId: x.requestId,
+    headers: { ...clientHeaders(x.req), url_path: t.urlPath, explain: t.explain ? 'True' : 'False' },
+    parameters: await requestParameters(x.req, x.body),
+  };
+  const job = new Job(request);
+  if (mv.settings.useJobTicket && !mv.workerList.some((w) => w.state === 'ready')) {
+    throw new ServiceUnavailableException(`Model "${mv.name}" has no worker to serve inference request. Please use scale workers API to add workers.`);
+  }
+  mv.submit(job, t.version !== null);
+  // A client that hangs up before its answer should not cost a worker any time.
+  x.res.once('close', () => {
+    if (!x.res.writableFinished) job.cancelled = true;
+  });
+  const outcome = await job.outcome;
+  if (outcome.ok) sendPrediction(x.res, outcome.response);
+  else sendError(x.res, outcome.error);
+}
+
+/** Handles the request if it is an inference route; false lets the chain go on. */
+export async function inferenceRoutes(deps: HttpDeps, x: Exchange): Promise<boolean> {
+  if (x.segments[1] === 'ping' && x.segments.length === 2) {
+    const healthy = deps.manager.isHealthy();
+    sendJson(x.res, healthy ? 200 : 500, { status: healthy ? 'Healthy' : 'Unhealthy' });
+    return true;
+  }
+  const target = matchTarget(x.segments);
+  if (!target) return false;
+  if (x.method === 'OPTIONS' && x.segments[1] === 'predictions') {
+    deps.manager.registry.get(target.model);
+    sendJson(x.res, 200, modelInferenceApi(target.model));
+    return true;
+  }
+  await predict(deps, x, target);
+  return true;
+}

@@ -1,0 +1,85 @@
+/**
+ * Register and scale parameters, read the way TorchServe reads them (spec §2.1, §2.2): from the query
+ * string, or from a JSON body with the same keys; integers that do not parse fall back to the default.
+ */
+import { BadRequestException } from '../errors.js';
+import type { RegisterParams } from '../registry/settings.js';
+import type { Exchange } from './exchange.js';
+import { mimeType } from './request-input.js';
+
+type Source = (key: string) => string | undefined;
+
+function querySource(q: URLSearchParams): Source {
+  return (k) => q.get(k) ?? undefined;
+}
+
+function jsonSource(body: Buffer): Source {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8') || '{}');
+  } catch {
+    throw new BadRequestException('Invalid JSON in the request body.');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new BadRequestException('The request body must be a JSON object.');
+  }
+  const obj = parsed as Record<string, unknown>;
+  return (k) => {
+    const v = obj[k];
+    return v === undefined || v === null ? undefined : String(v);
+  };
+}
+
+/** Java's Integer.parseInt, or undefined for anything it would reject. */
+export function parseInteger(v: string | undefined): number | undefined {
+  if (v === undefined || !/^[+-]?\d{1,10}$/.test(v.trim())) return undefined;
+  const n = Number(v.trim());
+  return n >= -2147483648 && n <= 2147483647 ? n : undefined;
+}
+
+/** Java's Boolean.parseBoolean with a default for a missing value. */
+export function parseBoolean(v: string | undefined, fallback: boolean): boolean {
+  return v === undefined ? fallback : v.toLowerCase() === 'true';
+}
+
+/** TorchServe's "not given" sentinels (-1, -100) and anything negative mean: use the next source. */
+function given(n: number | undefined): number | undefined {
+  return n !== undefined && n >= 0 ? n : undefined;
+}
+
+export function registerParams(x: Exchange): RegisterParams {
+  const get = mimeType(x.req) === 'application/json' ? jsonSource(x.body) : querySource(x.query);
+  const url = get('url');
+  if (!url) throw new BadRequestException('Parameter url is required.');
+  return {
+    url,
+    modelName: get('model_name') || undefined,
+    handler: get('handler') || undefined,
+    runtime: get('runtime') || undefined,
+    batchSize: given(parseInteger(get('batch_size'))),
+    maxBatchDelay: given(parseInteger(get('max_batch_delay'))),
+    initialWorkers: given(parseInteger(get('initial_workers'))),
+    synchronous: parseBoolean(get('synchronous'), true),
+    responseTimeout: given(parseInteger(get('response_timeout'))),
+    startupTimeout: given(parseInteger(get('startup_timeout'))),
+  };
+}
+
+export interface ScaleParams {
+  min: number;
+  max: number;
+  synchronous: boolean;
+  version: string | null;
+}
+
+export function scaleParams(x: Exchange, versionInPath: string | null): ScaleParams {
+  const q = x.query;
+  const min = parseInteger(q.get('min_worker') ?? undefined) ?? 1;
+  const max = parseInteger(q.get('max_worker') ?? undefined) ?? min;
+  return {
+    min,
+    max,
+    synchronous: parseBoolean(q.get('synchronous') ?? undefined, false),
+    version: versionInPath ?? (q.get('model_version') || null),
+  };
+}

@@ -1,0 +1,185 @@
+/**
+ * Registers, scales, re-defaults and unregisters model versions (TorchServe's ModelManager, spec §2).
+ * Every change that a snapshot must remember calls `onChange`.
+ */
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { openArchive } from '../archive/open-archive.js';
+import { resolveModelUrl } from '../archive/resolve-url.js';
+import type { OpenedArchive } from '../archive/types.js';
+import type { ServerConfig } from '../config/types.js';
+import {
+  BadRequestException,
+  InternalServerException,
+  InvalidModelException,
+  ServeError,
+} from '../errors.js';
+import { prepareHandler } from '../workers/handler-source.js';
+import { ModelRegistry } from './model-registry.js';
+import { ModelVersion, WorkerIdCounter } from './model-version.js';
+import { resolveSettings, type RegisterParams } from './settings.js';
+
+const RUNTIMES = new Set(['python', 'python3', 'LSP']);
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_\-.]*$/;
+
+export interface ApiResult {
+  status: number;
+  message: string;
+}
+
+export class ModelManager {
+  readonly registry = new ModelRegistry();
+  private readonly ids: WorkerIdCounter;
+
+  constructor(
+    readonly config: ServerConfig,
+    private readonly onChange: () => void,
+  ) {
+    this.ids = new WorkerIdCounter(config.initialWorkerPort);
+  }
+
+  async register(params: RegisterParams): Promise<ApiResult> {
+    if (!params.url) throw new BadRequestException('Parameter url is required.');
+    if (params.runtime !== undefined && !RUNTIMES.has(params.runtime)) {
+      throw new BadRequestException(`Invalid RuntimeType value: ${params.runtime}`);
+    }
+    const resolved = await resolveModelUrl(params.url, {
+      modelStore: this.config.modelStore,
+      allowedUrls: this.config.allowedUrls,
+    });
+    const workDir = path.join(this.config.tempDir, 'ortserve-work', randomUUID().replaceAll('-', ''));
+    let archive: OpenedArchive | null = null;
+    let mv: ModelVersion;
+    try {
+      archive = await openArchive(resolved.source, { tempDir: this.config.tempDir });
+      mv = await this.createVersion(params, archive, workDir, resolved.downloadedFile);
+    } catch (err) {
+      await archive?.dispose();
+      await rm(workDir, { recursive: true, force: true });
+      if (resolved.downloadedFile) await rm(resolved.downloadedFile, { force: true });
+      throw err;
+    }
+    const { name, version } = mv;
+    const workers = mv.settings.minWorkers;
+    if (workers <= 0) {
+      this.onChange();
+      return {
+        status: 200,
+        message: `Model "${name}" Version: ${version} registered with 0 initial workers. Use scale workers API to add workers for the model.`,
+      };
+    }
+    if (!params.synchronous) {
+      await mv.scale(workers, mv.settings.maxWorkers, false);
+      this.onChange();
+      return { status: 202, message: 'Processing worker updates...' };
+    }
+    try {
+      await mv.scale(workers, mv.settings.maxWorkers, true);
+    } catch (err) {
+      this.registry.forget(mv);
+      await mv.dispose();
+      const status = err instanceof ServeError ? err.status : 500;
+      throw new InternalServerException(`Failed to start workers for model ${name} version: ${version}`, status);
+    }
+    this.onChange();
+    return { status: 200, message: `Model "${name}" Version: ${version} registered with ${workers} initial workers` };
+  }
+
+  private async createVersion(
+    params: RegisterParams,
+    archive: OpenedArchive,
+    workDir: string,
+    downloadedFile: string | null,
+  ): Promise<ModelVersion> {
+    const manifest = archive.manifest;
+    const name = params.modelName || manifest.model.modelName || (params.loadedAtStartup ? nameFromUrl(params.url) : '');
+    if (!name) throw new InvalidModelException('Model name is not defined.');
+    if (!MODEL_NAME.test(name)) {
+      throw new InvalidModelException(`Invalid model name: ${name}. It must match ${MODEL_NAME.source}`);
+    }
+    const version = manifest.model.modelVersion || '1.0';
+    if (/[/\\]|\.\./.test(version)) throw new InvalidModelException(`Invalid model version: ${version}`);
+    this.registry.assertFree(name, version);
+    const handlerSpec = params.handler || manifest.model.handler || this.config.defaultServiceHandler;
+    if (!handlerSpec) throw new InvalidModelException('Handler is not defined in the manifest or the register request.');
+    const handler = await prepareHandler(handlerSpec, archive.modelDir, workDir);
+    const settings = resolveSettings(
+      params,
+      archive.modelConfig,
+      archive.hasConfigFile,
+      this.config.modelsJson[name]?.[version],
+      this.config,
+    );
+    const mv = new ModelVersion(
+      {
+        name,
+        version,
+        url: params.url,
+        archive,
+        handler,
+        settings,
+        runtime: params.runtime ?? manifest.runtime ?? 'python',
+        loadedAtStartup: params.loadedAtStartup ?? false,
+        workDir,
+        downloadedFile,
+      },
+      this.config,
+      this.ids,
+    );
+    this.registry.add(mv);
+    return mv;
+  }
+
+  /** PUT /models/{m}[/{v}] (spec §2.2). */
+  async scale(name: string, version: string | null, min: number, max: number, synchronous: boolean): Promise<ApiResult> {
+    if (max < min) throw new BadRequestException('max_worker cannot be less than min_worker.');
+    const mv = this.registry.get(name, version);
+    if (!synchronous) {
+      await mv.scale(min, max, false);
+      this.onChange();
+      return { status: 202, message: 'Processing worker updates...' };
+    }
+    try {
+      await mv.scale(min, max, true);
+    } catch (err) {
+      this.onChange();
+      const status = err instanceof ServeError ? err.status : 500;
+      throw new InternalServerException(`Failed to start workers for model ${name} version: ${version ?? 'null'}`, status);
+    }
+    this.onChange();
+    const suffix = version ? `, version: ${version}` : '';
+    return { status: 200, message: `Workers scaled to ${min} for model: ${name}${suffix}` };
+  }
+
+  /** DELETE /models/{m}[/{v}] (spec §2.5). */
+  async unregister(name: string, version: string | null): Promise<ApiResult> {
+    const mv = this.registry.remove(name, version);
+    this.onChange();
+    await mv.dispose();
+    return { status: 200, message: `Model "${name}" unregistered` };
+  }
+
+  /** PUT /models/{m}/{v}/set-default (spec §2.6). */
+  setDefault(name: string, version: string): ApiResult {
+    this.registry.setDefault(name, version);
+    this.onChange();
+    return { status: 200, message: `Default version successfully updated for model "${name}" to "${version}"` };
+  }
+
+  /** `/ping`: every model's default version has enough healthy workers. */
+  isHealthy(): boolean {
+    return this.registry.names().every((n) => this.registry.get(n).isHealthy());
+  }
+
+  /** Stops every worker and removes every extracted archive (server shutdown). */
+  async shutdown(): Promise<void> {
+    await Promise.all(this.registry.all().map((v) => v.dispose()));
+  }
+}
+
+/** load_models' last-resort name: the file name without extension, non-word characters as `_`. */
+export function nameFromUrl(url: string): string {
+  const base = url.replace(/[/\\]+$/, '').split(/[/\\]/).pop() ?? '';
+  return base.replace(/(\.tar\.gz|\.[^.]*)$/, '').replace(/\W/g, '_');
+}

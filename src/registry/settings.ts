@@ -1,0 +1,100 @@
+/**
+ * The serving settings of a model version, resolved with TorchServe's priority (spec §2.1, §6.2):
+ * register parameters > model-config.yaml > config.properties `models` > server defaults.
+ */
+import { availableParallelism } from 'node:os';
+import type { ModelConfig } from '../archive/types.js';
+import type { ModelsJsonEntry, ServerConfig } from '../config/types.js';
+
+/** Register parameters after parsing; undefined means "not given" (TorchServe's sentinels). */
+export interface RegisterParams {
+  url: string;
+  modelName?: string;
+  handler?: string;
+  runtime?: string;
+  batchSize?: number;
+  maxBatchDelay?: number;
+  initialWorkers?: number;
+  synchronous: boolean;
+  responseTimeout?: number;
+  startupTimeout?: number;
+  /** Set for models loaded by `load_models` / `--models` / a snapshot. */
+  loadedAtStartup?: boolean;
+}
+
+export interface VersionSettings {
+  batchSize: number;
+  maxBatchDelay: number;
+  minWorkers: number;
+  maxWorkers: number;
+  responseTimeout: number;
+  startupTimeout: number;
+  maxRetryTimeoutInSec: number;
+  clientTimeoutInMills: number;
+  jobQueueSize: number;
+  useJobTicket: boolean;
+}
+
+const positive = (n: number | undefined): number | undefined => (n !== undefined && n > 0 ? n : undefined);
+
+/** Workers a startup model gets when nothing says otherwise: one worker using every core (issue 3 measures why). */
+export function defaultStartupWorkers(config: ServerConfig): number {
+  return config.defaultWorkersPerModel > 0 ? config.defaultWorkersPerModel : 1;
+}
+
+export function resolveSettings(
+  params: RegisterParams,
+  yaml: ModelConfig,
+  hasConfigFile: boolean,
+  fromModelsJson: ModelsJsonEntry | undefined,
+  config: ServerConfig,
+): VersionSettings {
+  const json = fromModelsJson ?? {};
+  let minWorkers: number;
+  let maxWorkers: number;
+  const yamlMin = yaml.minWorkers ?? 0;
+  const yamlMax = yaml.maxWorkers ?? 0;
+  if (params.initialWorkers !== undefined) {
+    minWorkers = maxWorkers = Math.max(0, params.initialWorkers);
+  } else if (yamlMin > 0 && yamlMax >= yamlMin) {
+    minWorkers = yamlMin;
+    maxWorkers = yamlMax;
+  } else if (positive(json.minWorkers) !== undefined) {
+    minWorkers = json.minWorkers!;
+    maxWorkers = Math.max(minWorkers, json.maxWorkers ?? minWorkers);
+  } else {
+    minWorkers = maxWorkers = params.loadedAtStartup ? defaultStartupWorkers(config) : config.defaultWorkersPerModel;
+  }
+  // A MAR with a config file: its timeouts (default 120 s) always win over the register parameters.
+  const responseTimeout = hasConfigFile
+    ? (positive(yaml.responseTimeout) ?? 120)
+    : (positive(params.responseTimeout) ?? positive(json.responseTimeout) ?? config.defaultResponseTimeoutSec);
+  const startupTimeout = hasConfigFile
+    ? (positive(yaml.startupTimeout) ?? 120)
+    : (positive(params.startupTimeout) ?? positive(json.startupTimeout) ?? config.defaultStartupTimeoutSec);
+  return {
+    batchSize: positive(params.batchSize) ?? positive(yaml.batchSize) ?? positive(json.batchSize) ?? 1,
+    maxBatchDelay: nonNegative(params.maxBatchDelay) ?? nonNegative(yaml.maxBatchDelay) ?? positive(json.maxBatchDelay) ?? 100,
+    minWorkers,
+    maxWorkers,
+    responseTimeout,
+    startupTimeout,
+    maxRetryTimeoutInSec: positive(yaml.maxRetryTimeoutInSec) ?? 300,
+    clientTimeoutInMills: positive(yaml.clientTimeoutInMills) ?? 0,
+    jobQueueSize: positive(yaml.jobQueueSize) ?? config.jobQueueSize,
+    useJobTicket: yaml.useJobTicket ?? false,
+  };
+}
+
+function nonNegative(n: number | undefined): number | undefined {
+  return n !== undefined && n >= 0 ? n : undefined;
+}
+
+/**
+ * ONNX Runtime intra-op threads for each worker of a version with `workers` workers: the configured
+ * `intra_op_threads`, else the cores shared among the workers, so workers × threads ≤ cores.
+ */
+export function threadsPerWorker(config: ServerConfig, workers: number): number {
+  if (config.intraOpThreads > 0) return config.intraOpThreads;
+  return Math.max(1, Math.floor(availableParallelism() / Math.max(1, workers)));
+}

@@ -1,0 +1,69 @@
+/** How request parameters reach a handler and how its answers become bytes, as TorchServe does it. */
+import type { RequestRow } from '../handler-api/types.js';
+import type { WireParameter, WireRequest } from './messages.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Decodes one parameter (spec §1.4): application/json → parsed JSON (raw bytes when it does not
+ * parse), text/* → string (bytes when not UTF-8), anything else → bytes.
+ */
+export function decodeParameter(p: WireParameter, decode: boolean): unknown {
+  const bytes = Buffer.from(p.value.buffer, p.value.byteOffset, p.value.byteLength);
+  if (!decode || p.contentType === null) return bytes;
+  const ct = p.contentType.toLowerCase();
+  if (ct === 'application/json') {
+    try {
+      return JSON.parse(utf8.decode(bytes));
+    } catch {
+      return bytes;
+    }
+  }
+  if (ct.startsWith('text')) {
+    try {
+      return utf8.decode(bytes);
+    } catch {
+      return bytes;
+    }
+  }
+  return bytes;
+}
+
+/** One request as the handler sees it: `{name: value}`, the last duplicate field winning. */
+export function toRequestRow(req: WireRequest, decode: boolean): RequestRow {
+  const row: RequestRow = {};
+  for (const p of req.parameters) row[p.name] = decodeParameter(p, decode);
+  return row;
+}
+
+/** The header map of `context.getRequestHeader`: HTTP headers plus `{param: {"content-type": ct}}`. */
+export function toHandlerHeaders(req: WireRequest): Record<string, unknown> {
+  const headers: Record<string, unknown> = { ...req.headers };
+  for (const p of req.parameters) headers[p.name] = { 'content-type': p.contentType ?? '' };
+  return headers;
+}
+
+export class UnsupportedOutputError extends Error {}
+
+/**
+ * Encodes a handler's answer (spec §1.5): strings as UTF-8, bytes as they are, anything else as
+ * `json.dumps(value, indent=2)` would write it (ASCII-only, non-ASCII escaped as \uXXXX).
+ */
+export function encodeResponse(value: unknown): Uint8Array {
+  if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  if (value instanceof Uint8Array) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value ?? null, null, 2);
+  } catch (err) {
+    throw new UnsupportedOutputError(err instanceof Error ? err.message : String(err));
+  }
+  if (json === undefined) throw new UnsupportedOutputError(`cannot encode a ${typeof value}`);
+  return Buffer.from(escapeNonAscii(json), 'utf8');
+}
+
+function escapeNonAscii(json: string): string {
+  // Non-ASCII characters only occur inside JSON strings, so escaping them in place keeps the JSON valid.
+  return json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

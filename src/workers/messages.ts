@@ -1,0 +1,50 @@
+/** The messages between the HTTP thread and a worker thread. Plain data, cheap to structured-clone. */
+import type { ModelInfo } from '../handler-api/types.js';
+
+/** One request parameter, as TorchServe's frontend hands it to the backend (spec §1.3). */
+export interface WireParameter {
+  name: string;
+  /** MIME type without parameters; null when the request had none (form attributes, no Content-Type). */
+  contentType: string | null;
+  value: Uint8Array;
+}
+
+export interface WireRequest {
+  requestId: string;
+  /** HTTP request headers plus `url_path`, `explain`, `describe`. */
+  headers: Record<string, string>;
+  parameters: WireParameter[];
+}
+
+/** One encoded answer of a batch. */
+export interface WireResponse {
+  status: number;
+  phrase: string;
+  contentType: string | null;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+/** Given to the worker thread as `workerData`. */
+export interface WorkerInit {
+  info: ModelInfo;
+  /** Absolute path of the (compiled) handler module to import. */
+  handlerModule: string;
+  /** The export to call for function handlers (`file:function`), default `handle`. */
+  handlerFunction: string | null;
+  decodeInputRequest: boolean;
+}
+
+export type ToWorker = { type: 'predict'; batchId: number; requests: WireRequest[] };
+
+/** A failure that applies to every request of a batch (TorchServe sends the same error to all). */
+export interface BatchError {
+  status: number;
+  message: string;
+}
+
+export type FromWorker =
+  | { type: 'loaded' }
+  | { type: 'load-failed'; status: number; message: string }
+  | { type: 'result'; batchId: number; responses: WireResponse[] }
+  | { type: 'batch-failed'; batchId: number; error: BatchError };

@@ -1,0 +1,193 @@
+/**
+ * The HTTP thread's side of one worker thread (TorchServe's WorkerThread, spec §8): it loads the
+ * handler, pulls batches from the model version's queue, enforces the response timeout, and
+ * restarts the thread with TorchServe's Fibonacci back-off when it dies.
+ */
+import { Worker } from 'node:worker_threads';
+import { InternalServerException, MESSAGES, ServeError } from '../errors.js';
+import type { BatchPolicy, JobQueue } from '../scheduling/job-queue.js';
+import type { Job } from '../scheduling/job.js';
+import type { FromWorker, ToWorker, WorkerInit } from './messages.js';
+
+const WORKER_SCRIPT = new URL('./worker-main.js', import.meta.url);
+const BACKOFF_SECONDS = [0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597];
+
+export type WorkerState = 'starting' | 'ready' | 'recovering' | 'stopped';
+
+export interface WorkerSettings {
+  queue: JobQueue;
+  /** Read before every batch, so that changed settings apply at once. */
+  policy: () => BatchPolicy;
+  responseTimeoutSec: number;
+  startupTimeoutSec: number;
+  maxRetryTimeoutSec: number;
+}
+
+class LoadFailure extends ServeError {
+  constructor(status: number, message: string) {
+    super('InternalServerException', status, message);
+  }
+}
+
+export class WorkerHandle {
+  readonly id: string;
+  readonly startTime = new Date();
+  state: WorkerState = 'starting';
+  /** Since when the worker has been failing, for the health rule; null while healthy. */
+  private recoveringSince: number | null = null;
+  private retry = 0;
+  private thread: Worker | null = null;
+  /** The last error the thread raised; ERR_WORKER_OUT_OF_MEMORY turns "Worker died." into a 507. */
+  private threadError: (Error & { code?: string }) | null = null;
+  private stopping = false;
+  private readonly abort = new AbortController();
+  private pending: { batchId: number; jobs: Job[]; resolve: (m: FromWorker | 'died') => void } | null = null;
+  private batchCounter = 0;
+  private firstLoad: Promise<void>;
+  private resolveFirstLoad!: () => void;
+  private rejectFirstLoad!: (e: ServeError) => void;
+  private loop: Promise<void>;
+
+  constructor(
+    port: number,
+    private readonly init: WorkerInit,
+    private readonly settings: WorkerSettings,
+  ) {
+    this.id = String(port);
+    this.firstLoad = new Promise((res, rej) => {
+      this.resolveFirstLoad = res;
+      this.rejectFirstLoad = rej;
+    });
+    this.firstLoad.catch(() => undefined);
+    this.loop = this.run();
+  }
+
+  /** Resolves when the handler loaded the first time; rejects with TorchServe's status if it failed. */
+  loaded(): Promise<void> {
+    return this.firstLoad;
+  }
+
+  /** False once the worker has been in recovery longer than maxRetryTimeoutInSec (spec §1.2). */
+  isHealthy(now = Date.now()): boolean {
+    if (this.recoveringSince === null) return true;
+    return now - this.recoveringSince < this.settings.maxRetryTimeoutSec * 1000;
+  }
+
+  /** Stops pulling work, lets the current batch finish for up to `graceMs`, then ends the thread. */
+  async stop(graceMs: number): Promise<boolean> {
+    this.stopping = true;
+    this.abort.abort();
+    const finished = await Promise.race([
+      this.loop.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref()),
+    ]);
+    await this.thread?.terminate();
+    this.state = 'stopped';
+    return finished;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      const ok = await this.start();
+      if (!ok) {
+        if (!(await this.backoff())) return;
+        continue;
+      }
+      await this.serve();
+      if (!this.stopping && !(await this.backoff())) return;
+    }
+  }
+
+  /** Starts the thread and waits for the handler to load. */
+  private async start(): Promise<boolean> {
+    this.state = this.recoveringSince === null ? 'starting' : 'recovering';
+    this.threadError = null;
+    const thread = new Worker(WORKER_SCRIPT, { workerData: this.init, stdout: false, stderr: false });
+    this.thread = thread;
+    const outcome = await new Promise<FromWorker | 'died' | 'timeout'>((resolve) => {
+      const timer = setTimeout(() => resolve('timeout'), this.settings.startupTimeoutSec * 1000);
+      thread.once('message', (m: FromWorker) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
+      thread.once('error', () => resolve('died'));
+      thread.once('exit', () => resolve('died'));
+    });
+    if (typeof outcome === 'object' && outcome.type === 'loaded') {
+      thread.on('message', (m: FromWorker) => this.onMessage(m));
+      thread.on('error', (err) => {
+        this.threadError = err;
+        console.error(`[worker ${this.id}] ${err.message}`);
+      });
+      thread.once('exit', () => this.pending?.resolve('died'));
+      this.state = 'ready';
+      this.recoveringSince = null;
+      this.retry = 0;
+      this.resolveFirstLoad();
+      return true;
+    }
+    await thread.terminate();
+    const failure =
+      typeof outcome === 'object' && outcome.type === 'load-failed'
+        ? new LoadFailure(outcome.status, outcome.message)
+        : new LoadFailure(500, outcome === 'timeout' ? 'Worker load timed out' : 'Worker died while loading');
+    this.rejectFirstLoad(failure);
+    return false;
+  }
+
+  /** Pulls batches until the thread dies or the worker stops. */
+  private async serve(): Promise<void> {
+    while (!this.stopping) {
+      const jobs = await this.settings.queue.nextBatch(this.settings.policy(), this.abort.signal);
+      if (jobs.length === 0) continue;
+      const alive = await this.runBatch(jobs);
+      if (!alive) return;
+    }
+  }
+
+  private async runBatch(jobs: Job[]): Promise<boolean> {
+    const now = performance.now();
+    for (const j of jobs) j.scheduledAt = now;
+    const batchId = ++this.batchCounter;
+    const reply = new Promise<FromWorker | 'died'>((resolve) => (this.pending = { batchId, jobs, resolve }));
+    const msg: ToWorker = { type: 'predict', batchId, requests: jobs.map((j) => j.request) };
+    this.thread!.postMessage(msg);
+    const timer = setTimeout(() => this.pending?.resolve('died'), this.settings.responseTimeoutSec * 1000);
+    const result = await reply;
+    clearTimeout(timer);
+    this.pending = null;
+    if (result === 'died' || result.type === 'loaded' || result.type === 'load-failed') {
+      const oom = this.threadError?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+      const err = new InternalServerException(MESSAGES.workerDied, oom ? 507 : 500);
+      for (const j of jobs) j.fail(err);
+      this.state = 'recovering';
+      this.recoveringSince ??= Date.now();
+      await this.thread!.terminate();
+      return false;
+    }
+    if (result.type === 'batch-failed') {
+      const err = new InternalServerException(result.error.message, result.error.status);
+      for (const j of jobs) j.fail(err);
+    } else {
+      result.responses.forEach((r, i) => jobs[i]!.complete(r));
+    }
+    return true;
+  }
+
+  private onMessage(m: FromWorker): void {
+    if ((m.type === 'result' || m.type === 'batch-failed') && this.pending?.batchId === m.batchId) this.pending.resolve(m);
+  }
+
+  /** Waits the next Fibonacci delay; false when retrying should stop. */
+  private async backoff(): Promise<boolean> {
+    this.recoveringSince ??= Date.now();
+    this.state = 'recovering';
+    if (this.stopping || !this.isHealthy()) return false;
+    const delay = BACKOFF_SECONDS[Math.min(this.retry++, BACKOFF_SECONDS.length - 1)]! * 1000;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, delay);
+      this.abort.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+    });
+    return !this.stopping;
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The entry point of a worker thread: loads one model version's handler, then answers batches.
+ * Everything slow (tokenization, ONNX Runtime's blocking `session.run`) happens here, never on the
+ * HTTP thread. Errors follow TorchServe's backend (spec §1.7, §7).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
+import { Context } from '../handler-api/context.js';
+import type { HandleFunction, Handler, RequestRow, ResponseValue } from '../handler-api/types.js';
+import { encodeResponse, toHandlerHeaders, toRequestRow, UnsupportedOutputError } from './codec.js';
+import type { BatchError, FromWorker, ToWorker, WireRequest, WireResponse, WorkerInit } from './messages.js';
+
+type Entry = (data: RequestRow[], ctx: Context) => Promise<unknown>;
+
+const init = workerData as WorkerInit;
+const port = parentPort;
+if (!port) throw new Error('worker-main must run in a worker thread');
+const post = (msg: FromWorker): void => port.postMessage(msg);
+
+class HandlerLoadError extends Error {}
+
+function isClass(v: unknown): v is new () => Handler {
+  return typeof v === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(v));
+}
+
+function isOutOfMemory(err: unknown): boolean {
+  const text = err instanceof Error ? `${err.name} ${err.message}` : String(err);
+  return /out of memory|allocation failed|ERR_WORKER_OUT_OF_MEMORY/i.test(text);
+}
+
+/** TorchServe's model_loader rules: a function entry point, or exactly one class. */
+async function loadEntry(ctx: Context): Promise<Entry> {
+  const mod = (await import(pathToFileURL(init.handlerModule).href)) as Record<string, unknown>;
+  const fnName = init.handlerFunction ?? 'handle';
+  const fn = mod[fnName];
+  if (typeof fn === 'function' && !isClass(fn)) {
+    const handle = fn as HandleFunction;
+    await handle(null, ctx);
+    return async (data, c) => handle(data, c);
+  }
+  if (init.handlerFunction) throw new HandlerLoadError(`Handler module has no function ${init.handlerFunction}`);
+  const classes = [...new Set(Object.values(mod).filter(isClass))];
+  if (classes.length !== 1) {
+    throw new HandlerLoadError(
+      `Expected only one class in custom service code or a function entry point [${classes.map((c) => c.name).join(', ')}]`,
+    );
+  }
+  const Cls = classes[0]!;
+  const instance = new Cls();
+  if (typeof instance.handle !== 'function') throw new HandlerLoadError(`Expect handle method in class ${Cls.name}`);
+  await instance.initialize?.(ctx);
+  return async (data, c) => instance.handle(data, c);
+}
+
+function batchError(err: unknown): BatchError {
+  // Duck-typed: a handler bundled with its own copy of the API still throws a recognisable error.
+  const code = (err as { errorCode?: unknown } | null)?.errorCode;
+  if (err instanceof Error && err.name === 'PredictionException' && typeof code === 'number') {
+    return { status: code, message: err.message };
+  }
+  if (err instanceof UnsupportedOutputError) return { status: 503, message: 'Unsupported model output data type.' };
+  if (isOutOfMemory(err)) return { status: 507, message: 'Out of resources' };
+  return { status: 503, message: 'Prediction failed' };
+}
+
+async function runBatch(entry: Entry, ctx: Context, requests: WireRequest[]): Promise<WireResponse[] | BatchError> {
+  ctx.startBatch(
+    requests.map((r) => r.requestId),
+    requests.map(toHandlerHeaders),
+  );
+  const rows = requests.map((r) => toRequestRow(r, init.decodeInputRequest));
+  let output: unknown;
+  try {
+    output = await entry(rows, ctx);
+  } catch (err) {
+    console.error(`[${init.info.modelName}] handler error:`, err);
+    return batchError(err);
+  }
+  if (!Array.isArray(output)) return { status: 503, message: 'Invalid model predict output' };
+  if (output.length !== requests.length) return { status: 503, message: 'number of batch response mismatched' };
+  const settings = ctx.responseSettings();
+  try {
+    return (output as ResponseValue[]).map((value, i) => {
+      const s = settings[i]!;
+      return { status: s.status, phrase: s.phrase, contentType: s.contentType, headers: s.headers, body: encodeResponse(value) };
+    });
+  } catch (err) {
+    return batchError(err);
+  }
+}
+
+async function main(): Promise<void> {
+  const ctx = new Context(init.info);
+  let entry: Entry;
+  try {
+    entry = await loadEntry(ctx);
+  } catch (err) {
+    console.error(`[${init.info.modelName}] failed to load the handler:`, err);
+    post({ type: 'load-failed', status: isOutOfMemory(err) ? 507 : 500, message: err instanceof Error ? err.message : String(err) });
+    return;
+  }
+  port!.on('message', (msg: ToWorker) => {
+    void runBatch(entry, ctx, msg.requests).then((result) => {
+      if (Array.isArray(result)) post({ type: 'result', batchId: msg.batchId, responses: result });
+      else post({ type: 'batch-failed', batchId: msg.batchId, error: result });
+    });
+  });
+  post({ type: 'loaded' });
+}
+
+void main();
