@@ -76,6 +76,10 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
   log(`Management API bound to ${managementUrl}`);
   log(`Cores: ${availableParallelism()}, model store: ${config.modelStore ?? '(none)'}`);
 
+  // The snapshot brings back what was registered, scaled and made default at run time; then the models
+  // the command line or load_models name are loaded if the snapshot did not bring them back. (TorchServe
+  // ignores --models when it restores, and ignores snapshots under --ts-config, so its users lose either
+  // their registrations or their command line; ortserve keeps both.)
   const snapshot = snapshotToRestore(config);
   if (snapshot) await restoreSnapshot(manager, snapshot, log);
   await loadStartupModels(manager, expandLoadModels(config.loadModels, config.modelStore), log);

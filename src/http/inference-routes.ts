@@ -38,10 +38,10 @@ async function predict(deps: HttpDeps, x: Exchange, t: Target): Promise<void> {
     headers: { ...clientHeaders(x.req), url_path: t.urlPath, explain: t.explain ? 'True' : 'False' },
     parameters: await requestParameters(x.req, x.body),
   };
-  const job = new Job(request);
-  if (mv.settings.useJobTicket && !mv.workerList.some((w) => w.state === 'ready')) {
+  if (mv.settings.useJobTicket && !mv.workerList.some((w) => w.state === 'ready' && !w.busy)) {
     throw new ServiceUnavailableException(`Model "${mv.name}" has no worker to serve inference request. Please use scale workers API to add workers.`);
   }
+  const job = new Job(request);
   mv.submit(job, t.version !== null);
   // A client that hangs up before its answer should not cost a worker any time.
   x.res.once('close', () => {

@@ -33,6 +33,8 @@ export class WorkerHandle {
   readonly id: string;
   readonly startTime = new Date();
   state: WorkerState = 'starting';
+  /** True while a batch is in the worker (useJobTicket admits a job only when some worker is idle). */
+  busy = false;
   /** Since when the worker has been failing, for the health rule; null while healthy. */
   private recoveringSince: number | null = null;
   private retry = 0;
@@ -149,6 +151,7 @@ export class WorkerHandle {
     const now = performance.now();
     for (const j of jobs) j.scheduledAt = now;
     const batchId = ++this.batchCounter;
+    this.busy = true;
     const reply = new Promise<FromWorker | 'died'>((resolve) => (this.pending = { batchId, jobs, resolve }));
     const msg: ToWorker = { type: 'predict', batchId, requests: jobs.map((j) => j.request) };
     this.thread!.postMessage(msg);
@@ -156,6 +159,7 @@ export class WorkerHandle {
     const result = await reply;
     clearTimeout(timer);
     this.pending = null;
+    this.busy = false;
     if (result === 'died' || result.type === 'loaded' || result.type === 'load-failed') {
       const oom = this.threadError?.code === 'ERR_WORKER_OUT_OF_MEMORY';
       const err = new InternalServerException(MESSAGES.workerDied, oom ? 507 : 500);

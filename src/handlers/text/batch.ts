@@ -1,0 +1,113 @@
+/**
+ * Request decoding and tensor building for the text classifier: what each request asks for, and the
+ * padded input tensors of a whole batch.
+ */
+import ort from 'onnxruntime-node';
+import type { RequestRow } from '../../handler-api/index.js';
+
+/** What one request asks for. */
+export type TextRequest =
+  /** A plain body with one non-empty line: answered with the label name. */
+  | { kind: 'plain'; texts: [string] }
+  /** A plain body with several non-empty lines: answered with one label per line. */
+  | { kind: 'lines'; texts: string[] }
+  /** `{"text": ..., "top_k"?: k}`: answered with the k best labels and their scores. */
+  | { kind: 'json'; texts: [string]; topK: number | null };
+
+/** A request that cannot be classified, with the message for the client. */
+export interface InvalidRequest {
+  kind: 'invalid';
+  message: string;
+}
+
+const utf8 = new TextDecoder('utf-8');
+
+function fromJsonObject(body: Record<string, unknown>): TextRequest | InvalidRequest {
+  const text = body['text'];
+  if (typeof text !== 'string') return { kind: 'invalid', message: 'The JSON body needs a "text" string field' };
+  if (text.trim() === '') return { kind: 'invalid', message: 'The text to classify is empty' };
+  const rawK = body['top_k'];
+  if (rawK === undefined || rawK === null) return { kind: 'json', texts: [text], topK: null };
+  const k = typeof rawK === 'string' ? Number(rawK) : rawK;
+  if (typeof k !== 'number' || !Number.isInteger(k) || k < 1) {
+    return { kind: 'invalid', message: `"top_k" must be a positive integer, got ${JSON.stringify(rawK)}` };
+  }
+  return { kind: 'json', texts: [text], topK: k };
+}
+
+function fromText(text: string): TextRequest | InvalidRequest {
+  // A text body that is a JSON object with "text" (e.g. sent without a JSON content type) is honoured
+  // as the JSON form; anything else is plain text.
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{') && trimmed.endsWith('}')) {
+    try {
+      const parsed: unknown = JSON.parse(trimmed);
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && 'text' in parsed) {
+        return fromJsonObject(parsed as Record<string, unknown>);
+      }
+    } catch {
+      // Not JSON: classify it as text.
+    }
+  }
+  const lines = text.split(/\r?\n/).filter((line) => line.trim() !== '');
+  if (lines.length === 0) return { kind: 'invalid', message: 'The text to classify is empty' };
+  if (lines.length === 1) return { kind: 'plain', texts: [lines[0] as string] };
+  return { kind: 'lines', texts: lines };
+}
+
+/** Decodes one request row (`data` or `body`, as TorchServe's handlers read it). */
+export function parseTextRequest(row: RequestRow): TextRequest | InvalidRequest {
+  // Python's `row.get("data") or row.get("body")`: an empty `data` field falls through to `body`.
+  const data = row['data'];
+  const emptyData = data === undefined || data === null || data === '' || (data instanceof Uint8Array && data.byteLength === 0);
+  const value = emptyData ? row['body'] : data;
+  if (typeof value === 'string') return fromText(value);
+  if (value instanceof Uint8Array) return fromText(utf8.decode(value));
+  if (value instanceof ArrayBuffer) return fromText(utf8.decode(new Uint8Array(value)));
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    return fromJsonObject(value as Record<string, unknown>);
+  }
+  if (value === undefined || value === null) return { kind: 'invalid', message: 'The request has no "data" or "body" to classify' };
+  return { kind: 'invalid', message: 'Expected text, or a JSON object {"text": ..., "top_k": k}' };
+}
+
+/** Element type of each declared model input. */
+export type IdType = 'int64' | 'int32';
+
+/**
+ * The model inputs for a batch of token sequences, padded to the longest one. Only the declared
+ * inputs are built: `input_ids`, `attention_mask` and, when the graph has it, `token_type_ids` (zeros:
+ * single-segment inputs).
+ */
+export function buildFeeds(sequences: number[][], inputs: ReadonlyMap<string, IdType>, padTokenId: number): Record<string, ort.Tensor> {
+  const batch = sequences.length;
+  const length = Math.max(1, ...sequences.map((s) => s.length));
+  const ids = new Array<number>(batch * length).fill(padTokenId);
+  const mask = new Array<number>(batch * length).fill(0);
+  sequences.forEach((seq, row) => {
+    for (let j = 0; j < seq.length; j++) {
+      ids[row * length + j] = seq[j] as number;
+      mask[row * length + j] = 1;
+    }
+  });
+  const tensor = (values: number[], type: IdType): ort.Tensor =>
+    type === 'int64'
+      ? new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), [batch, length])
+      : new ort.Tensor('int32', Int32Array.from(values), [batch, length]);
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const [name, type] of inputs) {
+    if (name === 'input_ids') feeds[name] = tensor(ids, type);
+    else if (name === 'attention_mask') feeds[name] = tensor(mask, type);
+    else if (name === 'token_type_ids') feeds[name] = tensor(new Array<number>(batch * length).fill(0), type);
+  }
+  return feeds;
+}
+
+/** Softmax of one row of logits, in float64. */
+export function softmax(logits: ArrayLike<number>): number[] {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i] as number);
+  const exps = Array.from(logits, (v) => Math.exp(v - max));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return exps.map((e) => e / sum);
+}
