@@ -10,6 +10,8 @@ export interface ManifestModel {
   configFile?: string;
   description?: string;
   envelope?: string;
+  /** Accepted by TorchServe's Java `Manifest.Model` (an older spelling); kept when present. */
+  version?: string;
 }
 
 export interface Manifest {
@@ -40,6 +42,14 @@ export interface ModelConfig {
   parallelLevel?: number;
   continuousBatching?: boolean;
   useVenv?: boolean;
+  /** GPU ids to assign round-robin (kept for fidelity; ortserve runs on CPU). */
+  deviceIds?: number[];
+  asyncCommunication?: boolean;
+  sequenceMaxIdleMSec?: number;
+  sequenceTimeoutMSec?: number;
+  maxSequenceJobQueueSize?: number;
+  maxNumSequence?: number;
+  sequenceBatching?: boolean;
   /** ortserve-only: cap on padded tokens per batch (issue 3). */
   maxBatchTokens?: number;
   /** The whole parsed YAML document ({} when the archive has no config file). */
@@ -56,6 +66,10 @@ export interface OpenedArchive {
   hasConfigFile: boolean;
   /** Removes the private extraction directory (a no-op for directories served in place). */
   dispose(): Promise<void>;
+  /** True when the archive was extracted into a private directory (false: a directory served in place). */
+  extracted?: boolean;
+  /** Things worth logging that did not stop the load (e.g. model-config.yaml values that were ignored). */
+  warnings?: string[];
 }
 
 /** Limits applied while extracting an archive. */

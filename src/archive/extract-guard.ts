@@ -1,0 +1,139 @@
+/**
+ * The checks shared by the zip and tar extractors: entry names that stay inside the destination, and the
+ * budgets (entries, bytes) that stop archive bombs. Both extractors report problems as ArchiveError;
+ * extract.ts turns them into InvalidModelException with the archive's name.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Transform, type TransformCallback } from 'node:stream';
+import type { ExtractLimits } from './types.js';
+
+/** A problem with the archive itself (not with the server). */
+export class ArchiveError extends Error {}
+
+export interface EntryName {
+  /** The normalised relative path, '/'-separated, without a trailing slash. */
+  rel: string;
+  /** True when the name ended with '/'. */
+  isDir: boolean;
+}
+
+/**
+ * Validates an entry name and normalises it. Refused: empty names, NUL bytes, backslashes (a Windows
+ * separator that other tools may honour), absolute paths, drive letters, and `..` components. `.`
+ * components and repeated slashes are dropped, so `./a//b` is `a/b`.
+ */
+export function normalizeEntryName(name: string): EntryName {
+  const shown = JSON.stringify(name);
+  if (name === '') throw new ArchiveError('an entry has an empty name');
+  if (name.includes('\0')) throw new ArchiveError(`entry ${shown} has a NUL byte in its name`);
+  if (name.includes('\\')) throw new ArchiveError(`entry ${shown} has a backslash in its name`);
+  if (name.startsWith('/')) throw new ArchiveError(`entry ${shown} has an absolute path`);
+  if (/^[A-Za-z]:/.test(name)) throw new ArchiveError(`entry ${shown} starts with a drive letter`);
+  const parts = name.split('/').filter((part) => part !== '' && part !== '.');
+  if (parts.includes('..')) throw new ArchiveError(`entry ${shown} has a ".." path component`);
+  return { rel: parts.join('/'), isDir: name.endsWith('/') };
+}
+
+/** Joins a normalised entry name to the destination and checks, once more, that it stays inside. */
+export function entryTarget(dest: string, rel: string): string {
+  const target = path.resolve(dest, rel);
+  if (target !== dest && !target.startsWith(dest + path.sep)) {
+    throw new ArchiveError(`entry ${JSON.stringify(rel)} resolves outside the extraction directory`);
+  }
+  return target;
+}
+
+function formatBytes(bytes: number): string {
+  return `${bytes} bytes`;
+}
+
+/**
+ * Tracks what an extraction has seen: names (to refuse duplicates and file/directory clashes), the entry
+ * count, and bytes, both as declared by headers and as actually written.
+ */
+export class ExtractBudget {
+  private readonly files = new Set<string>();
+  /** Directories named by their own entries. */
+  private readonly explicitDirs = new Set<string>();
+  /** Every directory, named or implied by a deeper path. */
+  private readonly allDirs = new Set<string>();
+  private entries = 0;
+  private declaredBytes = 0;
+  private writtenBytes = 0;
+
+  constructor(readonly limits: ExtractLimits) {}
+
+  /** Counts one entry; refuses the one past the limit. */
+  countEntry(): void {
+    this.entries += 1;
+    if (this.entries > this.limits.maxEntries) {
+      throw new ArchiveError(`the archive has more than ${this.limits.maxEntries} entries`);
+    }
+  }
+
+  /** Refuses a header whose declared size would take the total past the cap. */
+  declare(rel: string, bytes: number): void {
+    this.declaredBytes += bytes;
+    if (this.declaredBytes > this.limits.maxTotalBytes) {
+      throw new ArchiveError(
+        `the archive's uncompressed size exceeds the limit of ${formatBytes(this.limits.maxTotalBytes)} (at entry ${JSON.stringify(rel)})`,
+      );
+    }
+  }
+
+  /** Records an entry's name; duplicates and a file where a directory is needed (or vice versa) fail. */
+  claim(entry: EntryName, shownName: string): void {
+    const shown = JSON.stringify(shownName);
+    const { rel } = entry;
+    if (rel === '') {
+      if (entry.isDir) return; // "./" in tarballs: the root itself
+      throw new ArchiveError(`entry ${shown} has an empty name`);
+    }
+    if (entry.isDir) {
+      if (this.explicitDirs.has(rel) || this.files.has(rel)) throw new ArchiveError(`duplicate entry ${shown}`);
+    } else if (this.files.has(rel) || this.allDirs.has(rel)) {
+      throw new ArchiveError(`duplicate entry ${shown}`);
+    }
+    const parts = rel.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join('/');
+      if (this.files.has(parent)) throw new ArchiveError(`entry ${shown} is inside "${parent}", which is a file`);
+      this.allDirs.add(parent);
+    }
+    if (entry.isDir) {
+      this.explicitDirs.add(rel);
+      this.allDirs.add(rel);
+    } else {
+      this.files.add(rel);
+    }
+  }
+
+  /**
+   * A stream stage that counts bytes really produced, so a header that lies about sizes cannot push the
+   * total past the cap; `entryLimit` caps the one entry (a zip entry may not exceed its declared size).
+   */
+  meter(rel: string, entryLimit: number): Transform {
+    let seen = 0;
+    return new Transform({
+      transform: (chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void => {
+        seen += chunk.length;
+        this.writtenBytes += chunk.length;
+        if (seen > entryLimit) {
+          callback(new ArchiveError(`entry ${JSON.stringify(rel)} is larger than its header says (${entryLimit} bytes)`));
+        } else if (this.writtenBytes > this.limits.maxTotalBytes) {
+          callback(
+            new ArchiveError(`the archive's uncompressed size exceeds the limit of ${formatBytes(this.limits.maxTotalBytes)}`),
+          );
+        } else {
+          callback(null, chunk);
+        }
+      },
+    });
+  }
+}
+
+/** Creates the directory an entry needs. Parents come from normalised names, so nothing escapes. */
+export async function ensureDir(dir: string): Promise<void> {
+  await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+}

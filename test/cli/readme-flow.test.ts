@@ -1,0 +1,59 @@
+/**
+ * The README's "Coming from TorchServe" commands, run as a user runs them: the archiver and the server
+ * as processes, curl for the prediction. Only the ports differ (port 0 here, so that tests never
+ * collide with a server on 8080).
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { makeTempDir } from '../support/server.js';
+
+const run = promisify(execFile);
+const DIST = fileURLToPath(new URL('../../', import.meta.url));
+const bin = (name: string): string => path.join(DIST, 'src', 'cli', `${name}.js`);
+const modelgen = path.join(DIST, 'tools', 'modelgen', 'cli.js');
+
+describe('README: Coming from TorchServe', () => {
+  const dir = makeTempDir('ortserve-readme-');
+  const env = { ...process.env, TMPDIR: path.join(dir, 'tmp'), LOG_LOCATION: path.join(dir, 'logs') };
+  mkdirSync(env.TMPDIR, { recursive: true });
+  const cli = (file: string, args: string[]) => run(process.execPath, [file, ...args], { cwd: dir, env, timeout: 60_000 });
+
+  after(() => {
+    spawnSync(process.execPath, [bin('ortserve'), '--stop'], { cwd: dir, env, timeout: 70_000 });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('archives, starts, predicts with curl -T and stops', async () => {
+    await cli(modelgen, ['--preset', 'tiny', '--out', dir, '--labels', 'music,sports,theatre']);
+    writeFileSync(
+      path.join(dir, 'config.properties'),
+      'inference_address=http://127.0.0.1:0\nmanagement_address=http://127.0.0.2:0\nmetrics_address=http://127.0.0.1:0\n',
+    );
+    writeFileSync(path.join(dir, 'sample.txt'), 'Jazz concert tonight at the old theatre, tickets 20 euros\n');
+
+    await cli(bin('archiver'), [
+      '--model-name', 'clf', '--version', '1.0', '--serialized-file', 'model.onnx', '--handler', 'text_classifier',
+      '--extra-files', 'tokenizer.json,config.json', '--export-path', 'model_store',
+    ]);
+
+    const start = await cli(bin('ortserve'), ['--start', '--model-store', 'model_store', '--models', 'clf=clf.mar', '--ts-config', 'config.properties']);
+    assert.match(start.stdout, /Model server started\./);
+    const inference = /Inference API bound to (\S+)/.exec(start.stdout)?.[1];
+    assert.ok(inference, start.stdout);
+
+    const key = (JSON.parse(readFileSync(path.join(dir, 'key_file.json'), 'utf8')) as { inference: { key: string } }).inference.key;
+    const curl = await run('curl', ['-sS', '-H', `Authorization: Bearer ${key}`, `${inference}/predictions/clf`, '-T', 'sample.txt'], {
+      cwd: dir,
+      timeout: 30_000,
+    });
+    assert.ok(['music', 'sports', 'theatre'].includes(curl.stdout), `a label, got ${JSON.stringify(curl.stdout)}`);
+
+    const stop = await cli(bin('ortserve'), ['--stop']);
+    assert.match(stop.stdout, /ortserve has stopped\./);
+  });
+});
