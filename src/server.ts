@@ -49,9 +49,13 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
   let starting = true;
   let snapshots: SnapshotManager | null = null;
   // Snapshots wait until startup is over: a crash during a restore must not replace the snapshot being restored.
-  const manager = new ModelManager(config, () => {
-    if (!starting) snapshots?.save('snapshot');
-  });
+  const manager = new ModelManager(
+    config,
+    () => {
+      if (!starting) snapshots?.save('snapshot');
+    },
+    log,
+  );
   snapshots = new SnapshotManager(config, manager);
   const deps: HttpDeps = { config, manager, tokens };
 

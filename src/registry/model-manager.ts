@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import { validateModelName, validateModelVersion } from '../archive/manifest.js';
 import { openArchive } from '../archive/open-archive.js';
 import { resolveModelUrl } from '../archive/resolve-url.js';
 import type { OpenedArchive } from '../archive/types.js';
@@ -21,7 +22,6 @@ import { ModelVersion, WorkerIdCounter } from './model-version.js';
 import { resolveSettings, type RegisterParams } from './settings.js';
 
 const RUNTIMES = new Set(['python', 'python3', 'LSP']);
-const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_\-.]*$/;
 
 export interface ApiResult {
   status: number;
@@ -35,6 +35,7 @@ export class ModelManager {
   constructor(
     readonly config: ServerConfig,
     private readonly onChange: () => void,
+    private readonly log: (message: string) => void = () => undefined,
   ) {
     this.ids = new WorkerIdCounter(config.initialWorkerPort);
   }
@@ -94,12 +95,10 @@ export class ModelManager {
   ): Promise<ModelVersion> {
     const manifest = archive.manifest;
     const name = params.modelName || manifest.model.modelName || (params.loadedAtStartup ? nameFromUrl(params.url) : '');
-    if (!name) throw new InvalidModelException('Model name is not defined.');
-    if (!MODEL_NAME.test(name)) {
-      throw new InvalidModelException(`Invalid model name: ${name}. It must match ${MODEL_NAME.source}`);
-    }
+    validateModelName(name);
     const version = manifest.model.modelVersion || '1.0';
-    if (/[/\\]|\.\./.test(version)) throw new InvalidModelException(`Invalid model version: ${version}`);
+    validateModelVersion(version);
+    for (const w of archive.warnings ?? []) this.log(`Model ${name} ${version}: ${w}`);
     this.registry.assertFree(name, version);
     const handlerSpec = params.handler || manifest.model.handler || this.config.defaultServiceHandler;
     if (!handlerSpec) throw new InvalidModelException('Handler is not defined in the manifest or the register request.');

@@ -1,39 +1,121 @@
 /**
  * Models loaded when the server starts: first those of the latest snapshot (with their default
- * versions and worker counts), then `load_models` / `--models` entries that the snapshot did not
- * already bring back. A model that fails to load is reported and skipped; it never stops the others.
+ * versions and worker counts), then the `load_models` / `--models` entries that the snapshot does not
+ * already account for. A model that fails to load is reported and skipped; it never stops the others.
+ *
+ * TorchServe ignores `load_models` whenever it restores a snapshot. ortserve loads the entries that
+ * are new since the snapshot was written (the snapshot records the `load_models` of its run), so a
+ * model added to the command line is loaded, while a model that came from `--models` and was later
+ * unregistered stays unregistered when the server restarts with the same command line.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { ModelSnapshot } from '../snapshot/snapshot-manager.js';
+import { findLatestSnapshot } from '../config/load-config.js';
+import { parseProperties } from '../config/properties.js';
+import type { ServerConfig } from '../config/types.js';
+import type { ModelSnapshot, SnapshotVersion } from '../snapshot/snapshot-manager.js';
 import type { ModelManager } from './model-manager.js';
 
 const ARCHIVE_FILE = /\.(mar|model|tar\.gz|tgz)$/;
 
 export type StartupLog = (message: string) => void;
 
+export interface StartupEntry {
+  name?: string;
+  url: string;
+  /** The `load_models` entry it came from, as written (`all`, `name=url`, `url`). */
+  source: string;
+}
+
+function splitEntries(entries: string[]): string[] {
+  return entries
+    .flatMap((e) => e.split(','))
+    .map((e) => e.trim())
+    .filter(Boolean);
+}
+
 /** `all` → every archive file and directory in the model store; otherwise `[name=]url` entries. */
-export function expandLoadModels(entries: string[], modelStore: string | null): Array<{ name?: string; url: string }> {
-  const out: Array<{ name?: string; url: string }> = [];
-  for (const entry of entries.flatMap((e) => e.split(',')).map((e) => e.trim()).filter(Boolean)) {
-    if (entry === 'all') {
+export function expandLoadModels(entries: string[], modelStore: string | null): StartupEntry[] {
+  const out: StartupEntry[] = [];
+  for (const entry of splitEntries(entries)) {
+    if (entry.toLowerCase() === 'all') {
       if (!modelStore) continue;
       for (const f of readdirSync(modelStore).sort()) {
         if (f.startsWith('.')) continue;
         const full = path.join(modelStore, f);
-        if (ARCHIVE_FILE.test(f) || statSync(full).isDirectory()) out.push({ url: f });
+        if (ARCHIVE_FILE.test(f) || statSync(full).isDirectory()) out.push({ url: f, source: entry });
       }
       continue;
     }
     const eq = entry.indexOf('=');
-    out.push(eq > 0 ? { name: entry.slice(0, eq), url: entry.slice(eq + 1) } : { url: entry });
+    out.push(eq > 0 ? { name: entry.slice(0, eq), url: entry.slice(eq + 1), source: entry } : { url: entry, source: entry });
   }
   return out;
 }
 
+/** Per server: the `load_models` entries of the restored snapshot's run, which the snapshot accounts for. */
+const accountedFor = new WeakMap<ModelManager, Set<string>>();
+
+/**
+ * The `load_models` of the snapshot being restored: the config file's when it holds the
+ * `model_snapshot` (it is a snapshot), else the latest snapshot's, as server.ts chooses it.
+ */
+function snapshotLoadModels(config: ServerConfig): Set<string> {
+  const file = config.modelSnapshot !== null ? config.configFile : findLatestSnapshot(config.logLocation);
+  if (!file) return new Set();
+  try {
+    const value = parseProperties(readFileSync(file, 'utf8')).get('load_models');
+    return new Set(value === undefined ? [] : splitEntries([value]));
+  } catch {
+    return new Set();
+  }
+}
+
+const int = (v: unknown, fallback: number): number => (typeof v === 'number' && Number.isInteger(v) ? v : fallback);
+
+/** A version entry with sane types, or null when it cannot be restored. */
+function normalise(v: Partial<SnapshotVersion> | null | undefined): SnapshotVersion | null {
+  if (!v || typeof v !== 'object' || typeof v.marName !== 'string' || v.marName === '') return null;
+  const minWorkers = Math.max(0, int(v.minWorkers, 1));
+  return {
+    defaultVersion: v.defaultVersion === true,
+    marName: v.marName,
+    minWorkers,
+    maxWorkers: Math.max(minWorkers, int(v.maxWorkers, minWorkers)),
+    batchSize: int(v.batchSize, 1),
+    maxBatchDelay: int(v.maxBatchDelay, 100),
+    responseTimeout: int(v.responseTimeout, 120),
+    startupTimeout: int(v.startupTimeout, 120),
+    runtimeType: typeof v.runtimeType === 'string' ? v.runtimeType : 'python',
+  };
+}
+
+/** A marName that names a file or directory of the model store (not a URL) but is not there. */
+function missingFromStore(marName: string, modelStore: string | null): boolean {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(marName) || path.isAbsolute(marName)) return false;
+  return modelStore !== null && !existsSync(path.join(modelStore, marName));
+}
+
+/**
+ * Registers every version of the snapshot, scales it to its saved workers and restores the default
+ * versions. TorchServe refuses to start when an archive is missing; ortserve logs it and skips that
+ * version.
+ */
 export async function restoreSnapshot(manager: ModelManager, snapshot: ModelSnapshot, log: StartupLog): Promise<void> {
+  accountedFor.set(manager, snapshotLoadModels(manager.config));
   for (const [name, versions] of Object.entries(snapshot.models)) {
-    for (const [version, v] of Object.entries(versions)) {
+    if (typeof versions !== 'object' || versions === null) continue;
+    for (const [version, raw] of Object.entries(versions)) {
+      const v = normalise(raw);
+      if (!v) {
+        log(`Skipping model ${name} version ${version} of the snapshot: it has no marName`);
+        continue;
+      }
+      if (missingFromStore(v.marName, manager.config.modelStore)) {
+        log(`Model archive file for model :${name}, version :${version} not found in model store; skipping it`);
+        continue;
+      }
+      const before = new Set(manager.registry.has(name) ? manager.registry.versions(name) : []);
       try {
         await manager.register({
           url: v.marName,
@@ -47,24 +129,34 @@ export async function restoreSnapshot(manager: ModelManager, snapshot: ModelSnap
           synchronous: true,
           loadedAtStartup: true,
         });
-        const mv = manager.registry.get(name, version);
-        await mv.scale(v.minWorkers, v.maxWorkers, true);
-        if (v.defaultVersion) manager.registry.setDefault(name, version);
-        log(`Restored model ${name} version ${version} with ${v.minWorkers} workers`);
       } catch (err) {
         log(`Failed to restore model ${name} version ${version} from the snapshot: ${err instanceof Error ? err.message : String(err)}`);
+        continue;
+      }
+      const added = (manager.registry.has(name) ? manager.registry.versions(name) : []).find((mv) => !before.has(mv));
+      if (added && added.version !== version) {
+        // The archive in the store now holds another version than the snapshot recorded.
+        manager.registry.forget(added);
+        await added.dispose();
+        log(`Failed to restore model ${name} version ${version} from the snapshot: ${v.marName} now holds version ${added.version}`);
+        continue;
+      }
+      if (v.defaultVersion) manager.registry.setDefault(name, version);
+      try {
+        await manager.registry.get(name, version).scale(v.minWorkers, v.maxWorkers, true);
+        log(`Restored model ${name} version ${version} with ${v.minWorkers} workers`);
+      } catch (err) {
+        log(`Model ${name} version ${version} restored, but its workers failed to start: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
   }
 }
 
-export async function loadStartupModels(
-  manager: ModelManager,
-  entries: Array<{ name?: string; url: string }>,
-  log: StartupLog,
-): Promise<void> {
-  const registered = manager.registry.all();
+export async function loadStartupModels(manager: ModelManager, entries: StartupEntry[], log: StartupLog): Promise<void> {
+  const skip = accountedFor.get(manager) ?? new Set<string>();
   for (const e of entries) {
+    if (skip.has(e.source)) continue;
+    const registered = manager.registry.all();
     if (registered.some((v) => v.url === e.url || (e.name !== undefined && v.name === e.name))) continue;
     try {
       const r = await manager.register({ url: e.url, modelName: e.name, synchronous: true, loadedAtStartup: true });

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { JobQueue } from '../../src/scheduling/job-queue.js';
 import { Job } from '../../src/scheduling/job.js';
 import { writeProbeMar } from '../support/archives.js';
-import { binary, json } from '../support/http.js';
+import { json } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const job = (id: string) => new Job({ requestId: id, headers: {}, parameters: [] });
@@ -66,15 +66,12 @@ describe('batching and queueing through the server', () => {
     inf = s.auth('inference');
     writeProbeMar(s.modelStore, { name: 'batched' });
     writeProbeMar(s.modelStore, { name: 'single' });
-    const m = s.auth('management');
-    await request(s.managementUrl).post('/models?url=batched.mar&initial_workers=1&batch_size=4&max_batch_delay=300').set(m).expect(200);
-    await request(s.managementUrl).post('/models?url=single.mar&initial_workers=1').set(m).expect(200);
+    await s.register('url=batched.mar&initial_workers=1&batch_size=4&max_batch_delay=300');
+    await s.register('url=single.mar&initial_workers=1');
   });
   after(() => s.stop());
 
-  const ask = (model: string, body: object) =>
-    // .then() sends now: a supertest request is lazy until awaited.
-    binary(request(s.inferenceUrl).post(`/predictions/${model}`).set(inf).type('json').send(body)).then((r) => r);
+  const ask = (model: string, body: object) => s.predictJson(model, body);
 
   it('forms batches of up to batch_size from concurrent requests', async () => {
     // The first job waits up to max_batch_delay for company: the next three join it, the last two form a batch.

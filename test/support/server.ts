@@ -5,9 +5,11 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import request, { type Response } from 'supertest';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { CliOverrides, ServerConfig } from '../../src/config/types.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import { binary } from './http.js';
 
 export interface TestServerOptions {
   /** Extra config.properties lines. */
@@ -25,6 +27,10 @@ export interface TestServer extends RunningServer {
   config: ServerConfig;
   /** `{Authorization: 'Bearer …'}` for a key kind, or {} without token auth. */
   auth(kind: 'inference' | 'management' | 'API'): Record<string, string>;
+  /** `POST /models?<query>` with the management key; fails the test unless it answers 200. */
+  register(query: string): Promise<Response>;
+  /** Sends a JSON body to `/predictions/<path>` at once (supertest is lazy until awaited); body as bytes. */
+  predictJson(path: string, body: unknown): Promise<Response>;
   stop(): Promise<void>;
 }
 
@@ -50,14 +56,17 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const env = { LOG_LOCATION: path.join(dir, 'logs'), TEMP: path.join(dir, 'tmp') };
   const config = loadConfig({ tsConfig: configFile, ...opts.cli }, env, dir);
   const server = await startServer(config, { cwd: dir, log: () => undefined });
+  const auth = (kind: 'inference' | 'management' | 'API'): Record<string, string> =>
+    server.tokens ? { Authorization: `Bearer ${server.tokens.key(kind)}` } : {};
   return {
     ...server,
     dir,
     modelStore,
     config,
-    auth(kind): Record<string, string> {
-      return server.tokens ? { Authorization: `Bearer ${server.tokens.key(kind)}` } : {};
-    },
+    auth,
+    register: (query) => request(server.managementUrl).post(`/models?${query}`).set(auth('management')).expect(200).then((r) => r),
+    predictJson: (p, body) =>
+      binary(request(server.inferenceUrl).post(`/predictions/${p}`).set(auth('inference')).type('json').send(body as object)).then((r) => r),
     async stop() {
       await server.close(1000);
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import { writeProbeMar } from '../support/archives.js';
-import { binary, json } from '../support/http.js';
+import { json } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const WORKER_DIED = { code: 500, type: 'InternalServerException', message: 'Worker died.' };
@@ -15,15 +15,12 @@ describe('worker faults', () => {
     inf = s.auth('inference');
     writeProbeMar(s.modelStore, { name: 'crashy' });
     writeProbeMar(s.modelStore, { name: 'slow' });
-    const m = s.auth('management');
-    await request(s.managementUrl).post('/models?url=crashy.mar&initial_workers=1').set(m).expect(200);
-    await request(s.managementUrl).post('/models?url=slow.mar&initial_workers=1&response_timeout=1').set(m).expect(200);
+    await s.register('url=crashy.mar&initial_workers=1');
+    await s.register('url=slow.mar&initial_workers=1&response_timeout=1');
   });
   after(() => s.stop());
 
-  const ask = (model: string, body: object) =>
-    // .then() sends now: a supertest request is lazy until awaited.
-    binary(request(s.inferenceUrl).post(`/predictions/${model}`).set(inf).type('json').send(body)).then((r) => r);
+  const ask = (model: string, body: object) => s.predictJson(model, body);
 
   async function untilServed(model: string): Promise<{ loads: number }> {
     for (let i = 0; i < 50; i++) {
@@ -61,5 +58,41 @@ describe('worker faults', () => {
     assert.equal((await died).status, 500);
     assert.equal((await request(s.inferenceUrl).get('/ping').set(inf)).status, 200);
     await untilServed('crashy');
+  });
+});
+
+describe('health and job tickets', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer();
+    writeProbeMar(s.modelStore, { name: 'failing', yaml: 'maxRetryTimeoutInSec: 1\nprobe:\n  failLoad: true\n' });
+    writeProbeMar(s.modelStore, { name: 'ticket', yaml: 'useJobTicket: true\n' });
+  });
+  after(() => s.stop());
+
+  it('turns /ping Unhealthy (500) once a worker has been recovering longer than maxRetryTimeoutInSec', async () => {
+    const inf = s.auth('inference');
+    assert.equal((await request(s.inferenceUrl).get('/ping').set(inf)).status, 200);
+    await request(s.managementUrl).post('/models?url=failing.mar&initial_workers=1&synchronous=false').set(s.auth('management')).expect(202);
+    let r = await request(s.inferenceUrl).get('/ping').set(inf);
+    for (let i = 0; i < 40 && r.status === 200; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      r = await request(s.inferenceUrl).get('/ping').set(inf);
+    }
+    assert.equal(r.status, 500);
+    assert.equal(r.text, '{\n  "status": "Unhealthy"\n}\n');
+    await request(s.managementUrl).put('/models/failing?min_worker=0&synchronous=true').set(s.auth('management')).expect(200);
+    assert.equal((await request(s.inferenceUrl).get('/ping').set(inf)).status, 200, 'a model scaled to 0 is healthy');
+  });
+
+  it('rejects at once with 503 when useJobTicket is set and no worker is idle', async () => {
+    await s.register('url=ticket.mar&initial_workers=1');
+    const busy = s.predictJson('ticket', { action: 'sleep', ms: 400 });
+    await new Promise((res) => setTimeout(res, 100));
+    const rejected = await s.predictJson('ticket', { action: 'batch' });
+    assert.equal(rejected.status, 503);
+    assert.equal(json(rejected.body).type, 'ServiceUnavailableException');
+    assert.equal((await busy).status, 200);
+    assert.equal((await s.predictJson('ticket', { action: 'batch' })).status, 200);
   });
 });
