@@ -37,6 +37,13 @@ export class JobQueue {
     return true;
   }
 
+  /** Puts a job back at the head of the queue (a worker that took it could not run it). */
+  requeue(job: Job): void {
+    const waiter = this.waiters.shift();
+    if (waiter) waiter(job);
+    else this.jobs.unshift(job);
+  }
+
   /** Takes the next batch; resolves to [] only when `signal` aborts while waiting. */
   async nextBatch(policy: BatchPolicy, signal: AbortSignal): Promise<Job[]> {
     const first = await this.poll(Infinity, signal);

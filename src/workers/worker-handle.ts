@@ -39,6 +39,8 @@ export class WorkerHandle {
   private recoveringSince: number | null = null;
   private retry = 0;
   private thread: Worker | null = null;
+  /** Aborted when the current thread exits, so an idle worker stops waiting for work and restarts. */
+  private threadGone = new AbortController();
   /** The last error the thread raised; ERR_WORKER_OUT_OF_MEMORY turns "Worker died." into a 507. */
   private threadError: (Error & { code?: string }) | null = null;
   private stopping = false;
@@ -61,7 +63,10 @@ export class WorkerHandle {
       this.rejectFirstLoad = rej;
     });
     this.firstLoad.catch(() => undefined);
-    this.loop = this.run();
+    this.loop = this.run().catch((err: unknown) => {
+      console.error(`[worker ${this.id}] stopped: ${err instanceof Error ? err.message : String(err)}`);
+      this.state = 'stopped';
+    });
   }
 
   /** Resolves when the handler loaded the first time; rejects with TorchServe's status if it failed. */
@@ -116,12 +121,17 @@ export class WorkerHandle {
       thread.once('exit', () => resolve('died'));
     });
     if (typeof outcome === 'object' && outcome.type === 'loaded') {
+      const gone = new AbortController();
+      this.threadGone = gone;
       thread.on('message', (m: FromWorker) => this.onMessage(m));
       thread.on('error', (err) => {
         this.threadError = err;
         console.error(`[worker ${this.id}] ${err.message}`);
       });
-      thread.once('exit', () => this.pending?.resolve('died'));
+      thread.once('exit', () => {
+        gone.abort();
+        this.pending?.resolve('died');
+      });
       this.state = 'ready';
       this.recoveringSince = null;
       this.retry = 0;
@@ -139,8 +149,16 @@ export class WorkerHandle {
 
   /** Pulls batches until the thread dies or the worker stops. */
   private async serve(): Promise<void> {
+    const signal = AbortSignal.any([this.abort.signal, this.threadGone.signal]);
     while (!this.stopping) {
-      const jobs = await this.settings.queue.nextBatch(this.settings.policy(), this.abort.signal);
+      const jobs = await this.settings.queue.nextBatch(this.settings.policy(), signal);
+      if (this.threadGone.signal.aborted) {
+        // The thread died while idle: put back what was taken and restart it.
+        for (const j of jobs.reverse()) this.settings.queue.requeue(j);
+        this.state = 'recovering';
+        this.recoveringSince ??= Date.now();
+        return;
+      }
       if (jobs.length === 0) continue;
       const alive = await this.runBatch(jobs);
       if (!alive) return;

@@ -15,8 +15,10 @@ describe('worker faults', () => {
     inf = s.auth('inference');
     writeProbeMar(s.modelStore, { name: 'crashy' });
     writeProbeMar(s.modelStore, { name: 'slow' });
+    writeProbeMar(s.modelStore, { name: 'idlecrash' });
     await s.register('url=crashy.mar&initial_workers=1');
     await s.register('url=slow.mar&initial_workers=1&response_timeout=1');
+    await s.register('url=idlecrash.mar&initial_workers=1&response_timeout=3');
   });
   after(() => s.stop());
 
@@ -49,6 +51,14 @@ describe('worker faults', () => {
     assert.deepEqual(json(r.body), WORKER_DIED);
     assert.ok(Date.now() - start < 5000);
     await untilServed('slow');
+  });
+
+  it('restarts a worker whose thread died while idle, before the next request needs it', async () => {
+    assert.equal((await ask('idlecrash', { action: 'exitLater', ms: 20 })).status, 200);
+    await new Promise((res) => setTimeout(res, 300));
+    const r = await ask('idlecrash', { action: 'batch' });
+    assert.equal(r.status, 200, 'served by the restarted thread, not failed after the response timeout');
+    assert.equal(json(r.body).loads, 1);
   });
 
   it('keeps the server and other models serving while a worker restarts', async () => {
