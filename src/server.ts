@@ -5,15 +5,13 @@
 import { availableParallelism } from 'node:os';
 import { TokenStore } from './auth/token-store.js';
 import type { ServerConfig } from './config/types.js';
-import { findLatestSnapshot } from './config/load-config.js';
-import { parseProperties } from './config/properties.js';
-import { readFileSync } from 'node:fs';
 import { createApp, type ApiRole } from './http/app.js';
 import type { HttpDeps } from './http/exchange.js';
 import { closeListener, listen, type Listener } from './http/listeners.js';
 import { ModelManager } from './registry/model-manager.js';
 import { expandLoadModels, loadStartupModels, restoreSnapshot } from './registry/startup-models.js';
-import { parseModelSnapshot, SnapshotManager, type ModelSnapshot } from './snapshot/snapshot-manager.js';
+import { snapshotToRestore } from './snapshot/restore-source.js';
+import { SnapshotManager } from './snapshot/snapshot-manager.js';
 
 export interface RunningServer {
   /** Bound URLs; equal when inference and management share one listener. */
@@ -29,18 +27,6 @@ export interface StartOptions {
   /** Where key_file.json is written (TorchServe: the working directory). */
   cwd: string;
   log?: (message: string) => void;
-}
-
-/**
- * The snapshot to restore: the config file's own `model_snapshot` when the config was a snapshot,
- * otherwise (ortserve, unlike TorchServe, also when `--ts-config` was given) the latest snapshot's.
- */
-function snapshotToRestore(config: ServerConfig): ModelSnapshot | null {
-  if (!config.snapshotsEnabled) return null;
-  if (config.modelSnapshot) return parseModelSnapshot(config.modelSnapshot);
-  const latest = findLatestSnapshot(config.logLocation);
-  if (!latest) return null;
-  return parseModelSnapshot(parseProperties(readFileSync(latest, 'utf8')).get('model_snapshot') ?? null);
 }
 
 export async function startServer(config: ServerConfig, opts: StartOptions): Promise<RunningServer> {
@@ -84,9 +70,17 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
   // the command line or load_models name are loaded if the snapshot did not bring them back. (TorchServe
   // ignores --models when it restores, and ignores snapshots under --ts-config, so its users lose either
   // their registrations or their command line; ortserve keeps both.)
-  const snapshot = snapshotToRestore(config);
-  if (snapshot) await restoreSnapshot(manager, snapshot, log);
-  await loadStartupModels(manager, expandLoadModels(config.loadModels, config.modelStore), log);
+  try {
+    const restore = snapshotToRestore(config);
+    if (restore) await restoreSnapshot(manager, restore.snapshot, log);
+    const entries = expandLoadModels(config.loadModels, config.modelStore);
+    await loadStartupModels(manager, entries, restore?.loadModels ?? new Set(), log);
+  } catch (err) {
+    await Promise.all(listeners.map((l) => closeListener(l, 0)));
+    await manager.shutdown();
+    tokens?.remove();
+    throw err;
+  }
   starting = false;
   snapshots.save('startup');
 

@@ -110,24 +110,33 @@ export class ExtractBudget {
   }
 
   /**
-   * A stream stage that counts bytes really produced, so a header that lies about sizes cannot push the
-   * total past the cap; `entryLimit` caps the one entry (a zip entry may not exceed its declared size).
+   * Counts bytes really produced, so a header that lies about sizes cannot push the total past the cap.
+   * `entryTotal` is what the entry has produced so far (including `bytes`); it may not exceed
+   * `entryLimit` (a zip entry may not exceed its declared size).
    */
+  record(rel: string, bytes: number, entryTotal: number, entryLimit: number): void {
+    this.writtenBytes += bytes;
+    if (entryTotal > entryLimit) {
+      throw new ArchiveError(`entry ${JSON.stringify(rel)} is larger than its header says (${entryLimit} bytes)`);
+    }
+    if (this.writtenBytes > this.limits.maxTotalBytes) {
+      throw new ArchiveError(`the archive's uncompressed size exceeds the limit of ${formatBytes(this.limits.maxTotalBytes)}`);
+    }
+  }
+
+  /** `record` as a stream stage, for extractors that stream (tar). */
   meter(rel: string, entryLimit: number): Transform {
     let seen = 0;
     return new Transform({
       transform: (chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void => {
         seen += chunk.length;
-        this.writtenBytes += chunk.length;
-        if (seen > entryLimit) {
-          callback(new ArchiveError(`entry ${JSON.stringify(rel)} is larger than its header says (${entryLimit} bytes)`));
-        } else if (this.writtenBytes > this.limits.maxTotalBytes) {
-          callback(
-            new ArchiveError(`the archive's uncompressed size exceeds the limit of ${formatBytes(this.limits.maxTotalBytes)}`),
-          );
-        } else {
-          callback(null, chunk);
+        try {
+          this.record(rel, chunk.length, seen, entryLimit);
+        } catch (err) {
+          callback(err as ArchiveError);
+          return;
         }
+        callback(null, chunk);
       },
     });
   }

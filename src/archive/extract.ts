@@ -1,7 +1,8 @@
 /**
  * Extraction of an archive file into a private directory: format detection, the directory itself
  * (`${tempDir}/ortserve-models/<uuid>`, mode 0700) and the translation of archive problems into
- * InvalidModelException. The format-specific work is in zip-reader.ts and tar-extract.ts.
+ * InvalidModelException. The format-specific work is in zip-extract.ts (adm-zip) and tar-extract.ts
+ * (node-tar).
  */
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -10,7 +11,7 @@ import { InternalServerException, InvalidModelException } from '../errors.js';
 import { ArchiveError } from './extract-guard.js';
 import { extractTar } from './tar-extract.js';
 import { DEFAULT_EXTRACT_LIMITS, type ExtractLimits } from './types.js';
-import { extractZip } from './zip-reader.js';
+import { extractZip } from './zip-extract.js';
 
 export type ArchiveKind = 'zip' | 'tar';
 

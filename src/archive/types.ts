@@ -87,3 +87,10 @@ export const DEFAULT_EXTRACT_LIMITS: ExtractLimits = {
   maxEntries: 100_000,
   maxCompressionRatio: 200,
 };
+
+/**
+ * Largest zip file ortserve reads or writes. adm-zip parses and builds a zip as one Buffer, so the
+ * whole file is held in memory, and Node's readFile stops at 2 GiB anyway; tar.gz archives and model
+ * directories have no such cap (they are streamed or served in place).
+ */
+export const MAX_ZIP_FILE_BYTES = 2 ** 31 - 1;

@@ -4,22 +4,27 @@
  * (deflated zip `.mar`), `zip-store` (stored zip `.mar`), `tgz` (`<name>.tar.gz`, all under `<name>/`)
  * and `no-archive` (directory `<export>/<name>/`).
  *
- * Differences from torch-model-archiver: files are not copied to a staging directory first (the zip is
- * streamed from the sources); output is written under a temporary name and renamed into place, so a
- * failure never leaves a half-written archive; `-f` replaces a `no-archive` directory instead of
- * copying into it; a handler given without an extension may be a `.ts`/`.mts`/`.js`/`.mjs` file (ortserve
- * handlers) as well as `.py`; globs in `--extra-files` work (torch-model-archiver checks that the
- * pattern exists as a literal path first, which defeats them); a `MAR-INF/MANIFEST.json` among the
- * extra files is replaced by the generated one rather than duplicated.
+ * Zips are built with adm-zip, which holds the inputs and the finished archive in memory: a `.mar` is
+ * limited to MAX_ZIP_FILE_BYTES (2 GiB, also what the server reads), and larger models need `tgz` or
+ * `no-archive`. adm-zip writes real sizes and CRCs into the local headers (no data descriptors), which
+ * Java's ZipInputStream — what TorchServe reads .mar files with — needs for stored entries.
+ *
+ * Differences from torch-model-archiver: files are not copied to a staging directory first; output is
+ * written under a temporary name and renamed into place, so a failure never leaves a half-written
+ * archive; `-f` replaces a `no-archive` directory instead of copying into it; a handler given without an
+ * extension may be a `.ts`/`.mts`/`.js`/`.mjs` file (ortserve handlers) as well as `.py`; globs in
+ * `--extra-files` work (torch-model-archiver checks that the pattern exists as a literal path first,
+ * which defeats them); a `MAR-INF/MANIFEST.json` among the extra files is replaced by the generated one
+ * rather than duplicated.
  */
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import AdmZip from 'adm-zip';
 import { create as createTar } from 'tar';
 import { MANIFEST_PATH, MODEL_NAME_PATTERN } from './manifest.js';
-import type { Manifest, ManifestModel } from './types.js';
-import { writeZip, type ZipSource } from './zip-writer.js';
+import { MAX_ZIP_FILE_BYTES, type Manifest, type ManifestModel } from './types.js';
 
 export type ArchiveFormat = 'default' | 'zip-store' | 'tgz' | 'no-archive';
 export const ARCHIVE_FORMATS: readonly ArchiveFormat[] = ['tgz', 'no-archive', 'zip-store', 'default'];
@@ -227,6 +232,42 @@ async function writeTarball(out: string, modelName: string, set: FileSet, manife
   }
 }
 
+/** DOS timestamps start in 1980; adm-zip would write a zero (invalid) date for older files. */
+const DOS_EPOCH = new Date(1980, 0, 1);
+
+function tooLargeForZip(bytes: number): ArchiverError {
+  return new ArchiverError(
+    `The archive would hold ${bytes} bytes; .mar files are built in memory and limited to ${MAX_ZIP_FILE_BYTES} bytes. Use --archive-format tgz or no-archive for larger models.`,
+  );
+}
+
+/** A `.mar`: the files in collection order (noSort), then the manifest; stored or deflated. */
+async function writeZipArchive(out: string, set: FileSet, manifestJson: string, store: boolean, now: Date): Promise<void> {
+  const sources = await Promise.all([...set.files].map(async ([name, file]) => ({ name, file, st: await fs.stat(file) })));
+  const total = sources.reduce((sum, s) => sum + s.st.size, Buffer.byteLength(manifestJson));
+  // Checked before reading anything: adm-zip would read every file into memory first.
+  if (total > MAX_ZIP_FILE_BYTES) throw tooLargeForZip(total);
+
+  const zip = new AdmZip(undefined, { noSort: true });
+  const entries: AdmZip.IZipEntry[] = [];
+  for (const { name, file, st } of sources) {
+    // Stats give the entry its mtime and Unix mode, as zipfile.write does.
+    const entry = zip.addFile(name, await fs.readFile(file), '', st);
+    if (st.mtime < DOS_EPOCH) entry.header.time = DOS_EPOCH;
+    entries.push(entry);
+  }
+  const manifest = zip.addFile(MANIFEST_PATH, Buffer.from(manifestJson, 'utf8'), '', 0o644);
+  manifest.header.time = now;
+  entries.push(manifest);
+  // addFile marks non-empty entries deflated; zip-store stores them (empty ones are always stored).
+  if (store) for (const entry of entries) entry.header.method = 0;
+
+  // The synchronous build: the async one recurses once per stored entry and can exhaust the stack.
+  const data = zip.toBuffer();
+  if (data.length > MAX_ZIP_FILE_BYTES) throw tooLargeForZip(data.length);
+  await fs.writeFile(out, data, { flag: 'wx', mode: 0o644 });
+}
+
 /** Creates the archive; throws ArchiverError for the errors torch-model-archiver reports. */
 export async function createArchive(opts: CreateArchiveOptions): Promise<CreateArchiveResult> {
   const format = opts.archiveFormat ?? 'default';
@@ -262,9 +303,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<CreateA
     } else if (format === 'tgz') {
       await writeTarball(temp, opts.modelName, set, manifestJson);
     } else {
-      const entries: ZipSource[] = [...set.files].map(([name, file]) => ({ name, file }));
-      entries.push({ name: MANIFEST_PATH, data: Buffer.from(manifestJson, 'utf8'), mode: 0o100644, mtime: opts.now });
-      await writeZip(temp, entries, { store: format === 'zip-store' });
+      await writeZipArchive(temp, set, manifestJson, format === 'zip-store', opts.now ?? new Date());
     }
     await fs.rename(temp, outputPath);
   } finally {

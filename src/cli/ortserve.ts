@@ -1,76 +1,164 @@
 #!/usr/bin/env node
 /**
- * `ortserve`: torchserve's launcher (spec §11). `--start` runs the server in the background and
- * returns once it listens; `--start --foreground` runs it in this process; `--stop` stops it.
- * Messages are torchserve's, with "TorchServe" replaced by "ortserve".
+ * `ortserve`: torchserve's launcher (ts/model_server.py, spec §11). `--start` runs the server in the
+ * background and returns once it listens; `--start --foreground` runs it in this process; `--stop`
+ * stops it. Messages are torchserve's, with "TorchServe" replaced by "ortserve".
+ *
+ * Differences from the Python launcher, on purpose: `--start` returns only once the server listens (or
+ * reports why it did not start), `--stop` waits until the server is gone (SIGKILL after 60 s), and the
+ * pid file is written by the server process itself and removed when it exits.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load-config.js';
+import { parseProperties } from '../config/properties.js';
+import type { ServerConfig } from '../config/types.js';
 import { SERVER_VERSION } from '../registry/model-version.js';
-import { startServer } from '../server.js';
-import { parseServerArgs, USAGE, UsageError, type ServerArgs } from './server-args.js';
+import { startServer, type RunningServer } from '../server.js';
+import { parseServerArgs, USAGE, USAGE_LINE, UsageError, type ServerArgs } from './server-args.js';
 
-const PID_FILE = (): string => path.join(os.tmpdir(), '.ortserve.pid');
+/** `${TMPDIR}/.ortserve.pid`, as torchserve's `${TMPDIR}/.model_server.pid`. */
+const pidFile = (): string => path.join(os.tmpdir(), '.ortserve.pid');
+const KEY_FILE = 'key_file.json';
 const STOP_WAIT_MS = 60_000;
+const SCRIPT = fileURLToPath(import.meta.url);
 
+const isDirectory = (p: string): boolean => existsSync(p) && statSync(p).isDirectory();
+const isFile = (p: string): boolean => existsSync(p) && statSync(p).isFile();
+
+/**
+ * True when `pid` is a live ortserve server: the process exists and its command line runs this
+ * script (the Python launcher looks for the Java main class the same way). A zombie has an empty
+ * command line, so a server that exited but was not reaped yet counts as gone.
+ */
 function isOrtserve(pid: number): boolean {
   try {
     process.kill(pid, 0);
-  } catch {
-    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-  const cmdline = `/proc/${pid}/cmdline`;
-  return !existsSync(cmdline) || readFileSync(cmdline, 'utf8').includes('ortserve');
+  let cmdline: string;
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return process.platform !== 'linux';
+  }
+  return cmdline.split('\0').some((a) => /^ortserve(\.[cm]?js)?$/.test(path.basename(a)));
 }
 
-/** The pid of the running server, removing a pid file left by a server that is gone. */
+/** The pid of the running server; a pid file left by a server that is gone is removed. */
 function runningPid(): number | null {
-  const file = PID_FILE();
-  if (!existsSync(file)) return null;
-  const pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
-  if (Number.isInteger(pid) && isOrtserve(pid)) return pid;
+  const file = pidFile();
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+  const pid = Number.parseInt(text, 10);
+  if (Number.isInteger(pid) && pid > 0 && isOrtserve(pid)) return pid;
   console.log('Removing orphan pid file.');
   rmSync(file, { force: true });
   return null;
 }
 
-async function stop(): Promise<number> {
-  const pid = runningPid();
+function writePidFile(): void {
+  const file = pidFile();
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, String(process.pid));
+  renameSync(tmp, file);
+}
+
+/** Removes the pid file if it is still this process's. */
+function removeOwnPidFile(): void {
+  try {
+    if (readFileSync(pidFile(), 'utf8').trim() === String(process.pid)) rmSync(pidFile(), { force: true });
+  } catch {
+    // already gone
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function waitGone(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (isOrtserve(pid)) {
+    if (Date.now() >= deadline) return false;
+    await sleep(50);
+  }
+  return true;
+}
+
+/** `--stop`: exit code 0 whether or not a server was running, as the Python launcher. */
+async function stop(pid: number | null): Promise<number> {
   if (pid === null) {
     console.log('ortserve is not currently running.');
-    return 0;
+  } else {
+    let signalled = true;
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      signalled = false;
+      console.log('ortserve already stopped.');
+    }
+    if (signalled) {
+      if (!(await waitGone(pid, STOP_WAIT_MS))) {
+        console.log('Stopping ortserve took too long; killing it.');
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // it ended meanwhile
+        }
+        await waitGone(pid, 5_000);
+      }
+      console.log('ortserve has stopped.');
+    }
+    rmSync(pidFile(), { force: true });
   }
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    console.log('ortserve already stopped.');
-    rmSync(PID_FILE(), { force: true });
-    return 0;
-  }
-  const deadline = Date.now() + STOP_WAIT_MS;
-  while (Date.now() < deadline && isOrtserve(pid)) await new Promise((r) => setTimeout(r, 100));
-  if (isOrtserve(pid)) process.kill(pid, 'SIGKILL');
-  rmSync(PID_FILE(), { force: true });
-  console.log('ortserve has stopped.');
+  rmSync(path.resolve(KEY_FILE), { force: true });
   return 0;
 }
 
-/** torchserve's launcher checks, in its order and words. */
-function checkStartArgs(args: ServerArgs, env: NodeJS.ProcessEnv): string | null {
-  const tsConfig = env.TS_CONFIG_FILE ?? args.tsConfig;
-  if (tsConfig && !existsSync(tsConfig)) return `--ts-config file not found: ${tsConfig}`;
-  if (env.TEMP && !(existsSync(env.TEMP) && statSync(env.TEMP).isDirectory())) {
-    return `Invalid temp directory: ${env.TEMP}, please check TEMP environment variable.`;
-  }
-  return null;
-}
+/** A launcher-level failure: printed on stdout, exit 1 (ts/model_server.py's `print(); sys.exit(1)`). */
+class StartError extends Error {}
 
-async function runForeground(args: ServerArgs): Promise<number> {
+/**
+ * torchserve's launcher checks, in its order and words, then the configuration itself. The model store
+ * must come from `--model-store` or from the `--ts-config` file, as in the launcher (a snapshot or
+ * ./config.properties does not count).
+ */
+function prepareStart(args: ServerArgs, env: NodeJS.ProcessEnv, cwd: string): ServerConfig {
+  if (args.logConfig !== undefined) {
+    const logConfig = path.resolve(cwd, args.logConfig);
+    const real = existsSync(logConfig) ? realpathSync(logConfig) : logConfig;
+    if (!isFile(real)) throw new StartError(`--log-config file not found: ${real}`);
+  }
+  if (env.TEMP && !isDirectory(path.resolve(cwd, env.TEMP))) {
+    throw new StartError(`Invalid temp directory: ${env.TEMP}, please check TEMP environment variable.`);
+  }
+  const tsConfig = env.TS_CONFIG_FILE || args.tsConfig;
+  let modelStore = args.modelStore;
+  if (tsConfig) {
+    if (!isFile(path.resolve(cwd, tsConfig))) throw new StartError(`--ts-config file not found: ${tsConfig}`);
+    if (!modelStore) modelStore = parseProperties(readFileSync(path.resolve(cwd, tsConfig), 'utf8')).get('model_store') || undefined;
+  }
+  if (!modelStore) throw new StartError('Missing mandatory parameter --model-store');
   const config = loadConfig(
     {
       tsConfig: args.tsConfig,
@@ -80,58 +168,110 @@ async function runForeground(args: ServerArgs): Promise<number> {
       disableTokenAuth: args.disableTokenAuth || undefined,
       enableModelApi: args.enableModelApi || undefined,
     },
-    process.env,
-    process.cwd(),
+    env,
+    cwd,
   );
-  for (const w of config.warnings) console.warn(`Warning: ${w}`);
-  if (!config.modelStore) {
-    console.log('Missing mandatory parameter --model-store');
-    return 1;
+  if (!config.modelStore || !isDirectory(config.modelStore)) {
+    throw new StartError(`--model-store directory not found: ${modelStore}`);
   }
-  if (!existsSync(config.modelStore) || !statSync(config.modelStore).isDirectory()) {
-    console.log(`--model-store directory not found: ${config.modelStore}`);
-    return 1;
+  if (args.workflowStore !== undefined && !isDirectory(path.resolve(cwd, args.workflowStore))) {
+    throw new StartError(`--workflow-store directory not found: ${args.workflowStore}`);
   }
-  const server = await startServer(config, { cwd: process.cwd() });
-  writeFileSync(PID_FILE(), String(process.pid));
+  if (args.pluginsPath !== undefined) console.log('Warning: --plugins-path is not supported by ortserve and is ignored.');
+  return config;
+}
+
+/**
+ * Runs the server in this process until SIGTERM or SIGINT, then drains in-flight requests, writes the
+ * shutdown snapshot, stops the workers and exits 0. A second signal ends the process at once.
+ */
+async function runForeground(config: ServerConfig): Promise<number> {
+  writePidFile();
+  let server: RunningServer | null = null;
+  let stopping = false;
+  let wake: () => void = () => undefined;
+  const stopRequested = new Promise<void>((resolve) => (wake = resolve));
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      console.log(`${signal} again: exiting without waiting for in-flight requests.`);
+      removeOwnPidFile();
+      process.exit(1);
+    }
+    stopping = true;
+    if (server === null) {
+      // Startup is not over (models may still be loading): there is nothing to drain.
+      console.log(`${signal} received during startup; ortserve stopped.`);
+      if (!config.disableTokenAuthorization) rmSync(path.resolve(KEY_FILE), { force: true });
+      removeOwnPidFile();
+      process.exit(0);
+    }
+    wake();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    server = await startServer(config, { cwd: process.cwd() });
+  } catch (err) {
+    removeOwnPidFile();
+    throw err;
+  }
   console.log('Model server started.');
-  process.send?.({ type: 'started', inference: server.inferenceUrl, management: server.managementUrl });
-  process.disconnect?.();
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
+  // Started by `--start` in the background: tell the launcher, which may have gone meanwhile.
+  if (process.send && process.connected) {
+    process.send({ type: 'started', inference: server.inferenceUrl, management: server.managementUrl });
+    process.disconnect();
+  }
+  await stopRequested;
   console.log('Shutting down: draining in-flight requests.');
   await server.close();
   server.tokens?.remove();
-  if (existsSync(PID_FILE()) && readFileSync(PID_FILE(), 'utf8') === String(process.pid)) rmSync(PID_FILE());
+  removeOwnPidFile();
+  console.log('ortserve has stopped.');
   return 0;
 }
 
-/** Starts a detached `--foreground` copy of this command and waits until it listens or dies. */
-async function runBackground(argv: string[]): Promise<number> {
-  const logDir = path.resolve(process.env.LOG_LOCATION ?? 'logs');
-  mkdirSync(logDir, { recursive: true });
-  const logFile = path.join(logDir, 'ortserve.log');
+function readFrom(file: string, offset: number): string {
+  const fd = openSync(file, 'r');
+  try {
+    const size = statSync(file).size;
+    const buf = Buffer.alloc(Math.max(0, size - offset));
+    readSync(fd, buf, 0, buf.length, offset);
+    return buf.toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Starts a detached `--foreground` copy of this command, its output appended to
+ * `$LOG_LOCATION/ortserve.log`, and waits until it listens or dies.
+ */
+async function runBackground(argv: string[], config: ServerConfig): Promise<number> {
+  mkdirSync(config.logLocation, { recursive: true });
+  const logFile = path.join(config.logLocation, 'ortserve.log');
   const out = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...argv, '--foreground'], {
+  const logStart = statSync(logFile).size;
+  const child = spawn(process.execPath, [...process.execArgv, SCRIPT, ...argv, '--foreground'], {
     detached: true,
     stdio: ['ignore', out, out, 'ipc'],
   });
-  const result = await new Promise<{ started: true; inference: string; management: string } | { started: false; code: number | null }>(
-    (resolve) => {
-      child.once('message', (m: { type?: string; inference: string; management: string }) => {
-        if (m.type === 'started') resolve({ started: true, inference: m.inference, management: m.management });
-      });
-      child.once('exit', (code) => resolve({ started: false, code }));
-    },
-  );
+  closeSync(out);
+  type Outcome = { started: true; inference: string; management: string } | { started: false; code: number | null };
+  const result = await new Promise<Outcome>((resolve) => {
+    child.on('message', (m: { type?: string; inference: string; management: string }) => {
+      if (m.type === 'started') resolve({ started: true, inference: m.inference, management: m.management });
+    });
+    child.once('exit', (code) => resolve({ started: false, code }));
+    child.once('error', () => resolve({ started: false, code: 1 }));
+  });
   if (!result.started) {
-    console.log(readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-20).join('\n'));
+    // Only what this attempt wrote: the log file keeps the output of earlier runs too.
+    const output = readFrom(logFile, logStart).trimEnd();
+    if (output) console.log(output.split('\n').slice(-40).join('\n'));
     return result.code || 1;
   }
+  if (child.connected) child.disconnect();
   child.unref();
-  child.channel?.unref();
   console.log(`Inference API bound to ${result.inference}`);
   console.log(`Management API bound to ${result.management}`);
   console.log(`Logs: ${logFile}`);
@@ -139,38 +279,50 @@ async function runBackground(argv: string[]): Promise<number> {
   return 0;
 }
 
-export async function main(argv: string[]): Promise<number> {
+async function main(argv: string[]): Promise<number> {
   let args: ServerArgs;
   try {
     args = parseServerArgs(argv);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    console.error(`${USAGE.split('\n\n')[0]}\nortserve: error: ${err.message}`);
+    console.error(`${USAGE_LINE}\nortserve: error: ${err.message}`);
     return 2;
   }
   if (args.help) {
     console.log(USAGE);
     return 0;
   }
+  const pid = runningPid();
   if (args.version) {
     console.log(`ortserve Version is ${SERVER_VERSION}`);
     return 0;
   }
-  if (args.stop) return stop();
-  if (runningPid() !== null) {
+  if (args.stop) return stop(pid);
+  if (pid !== null) {
     console.log('ortserve is already running, please use ortserve --stop to stop ortserve.');
     return 1;
   }
-  const problem = checkStartArgs(args, process.env);
-  if (problem) {
-    console.log(problem);
-    return 1;
-  }
+  let config: ServerConfig;
   try {
-    return args.foreground ? await runForeground(args) : await runBackground(argv);
+    config = prepareStart(args, process.env, process.cwd());
+  } catch (err) {
+    if (err instanceof StartError || err instanceof ConfigError) {
+      console.log(err.message);
+      return 1;
+    }
+    throw err;
+  }
+  for (const w of config.warnings) console.log(`Warning: ${w}`);
+  try {
+    return args.foreground ? await runForeground(config) : await runBackground(argv, config);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.log(err.message);
+      return 1;
+    }
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+      console.log(`Failed to start ortserve: ${(err as Error).message}`);
       return 1;
     }
     throw err;

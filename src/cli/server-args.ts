@@ -1,4 +1,9 @@
-/** The `ortserve` command line, with torchserve's flags (spec §11). */
+/**
+ * The `ortserve` command line, with torchserve's flags (spec §11), parsed the way Python's argparse
+ * parses `ts/arg_parser.py`: unique prefixes of long options are accepted (`--fore`), `--flag=value`
+ * works for options with a value, a repeated option keeps its last value, `-v`, `--start` and
+ * `--stop` exclude each other, and unknown arguments are all reported at once.
+ */
 
 export interface ServerArgs {
   start: boolean;
@@ -11,39 +16,68 @@ export interface ServerArgs {
   models?: string[];
   tsConfig?: string;
   logConfig?: string;
+  cppLogConfig?: string;
+  pluginsPath?: string;
   noConfigSnapshots: boolean;
   disableTokenAuth: boolean;
   enableModelApi: boolean;
 }
 
+/** An argparse error: the CLI prints the usage and `ortserve: error: <message>` and exits 2. */
 export class UsageError extends Error {}
 
-const FLAGS: Record<string, keyof ServerArgs> = {
-  '--start': 'start',
-  '--stop': 'stop',
-  '--foreground': 'foreground',
-  '-v': 'version',
-  '--version': 'version',
-  '-h': 'help',
-  '--help': 'help',
-  '--ncs': 'noConfigSnapshots',
-  '--no-config-snapshots': 'noConfigSnapshots',
-  '--dt': 'disableTokenAuth',
-  '--disable-token-auth': 'disableTokenAuth',
-  '--enable-model-api': 'enableModelApi',
-};
+type FlagKey = 'start' | 'stop' | 'foreground' | 'version' | 'help' | 'noConfigSnapshots' | 'disableTokenAuth' | 'enableModelApi';
+type ValueKey = 'modelStore' | 'workflowStore' | 'tsConfig' | 'logConfig' | 'cppLogConfig' | 'pluginsPath';
 
-const VALUES: Record<string, 'modelStore' | 'workflowStore' | 'tsConfig' | 'logConfig'> = {
-  '--model-store': 'modelStore',
-  '--workflow-store': 'workflowStore',
-  '--ts-config': 'tsConfig',
-  '--log-config': 'logConfig',
-  '--cpp-log-config': 'logConfig',
-  '--plugins-path': 'logConfig',
-  '--ppath': 'logConfig',
-};
+interface OptionSpec {
+  /** Every spelling, as argparse lists them in messages (`-v/--version`). */
+  names: string[];
+  kind: 'flag' | 'value' | 'list';
+  key: FlagKey | ValueKey | 'models';
+}
 
-/** argparse-like parsing: `--flag value`, `--flag=value`, and `--models a b c` (nargs +). */
+const OPTIONS: OptionSpec[] = [
+  { names: ['-h', '--help'], kind: 'flag', key: 'help' },
+  { names: ['-v', '--version'], kind: 'flag', key: 'version' },
+  { names: ['--start'], kind: 'flag', key: 'start' },
+  { names: ['--stop'], kind: 'flag', key: 'stop' },
+  { names: ['--ts-config'], kind: 'value', key: 'tsConfig' },
+  { names: ['--model-store'], kind: 'value', key: 'modelStore' },
+  { names: ['--workflow-store'], kind: 'value', key: 'workflowStore' },
+  { names: ['--models'], kind: 'list', key: 'models' },
+  { names: ['--log-config'], kind: 'value', key: 'logConfig' },
+  { names: ['--cpp-log-config'], kind: 'value', key: 'cppLogConfig' },
+  { names: ['--foreground'], kind: 'flag', key: 'foreground' },
+  { names: ['--no-config-snapshots', '--ncs'], kind: 'flag', key: 'noConfigSnapshots' },
+  { names: ['--plugins-path', '--ppath'], kind: 'value', key: 'pluginsPath' },
+  { names: ['--disable-token-auth', '--dt'], kind: 'flag', key: 'disableTokenAuth' },
+  { names: ['--enable-model-api'], kind: 'flag', key: 'enableModelApi' },
+];
+
+/** The mutually exclusive group of ts/arg_parser.py. */
+const EXCLUSIVE: ReadonlySet<string> = new Set(['version', 'start', 'stop']);
+
+const displayName = (o: OptionSpec): string => o.names.join('/');
+
+/** argparse's idea of "looks like an option": starts with `-`, is not `-` alone, and is not a negative number. */
+function looksLikeOption(arg: string): boolean {
+  return arg.startsWith('-') && arg !== '-' && !/^-\d+$|^-\d*\.\d+$/.test(arg);
+}
+
+/** Exact spelling, else a unique prefix of a long option (argparse's allow_abbrev). */
+function findOption(flag: string): OptionSpec | null {
+  const exact = OPTIONS.find((o) => o.names.includes(flag));
+  if (exact) return exact;
+  if (!flag.startsWith('--')) return null;
+  const matches: Array<[OptionSpec, string]> = [];
+  for (const o of OPTIONS) for (const n of o.names) if (n.startsWith('--') && n.startsWith(flag)) matches.push([o, n]);
+  if (matches.length === 0) return null;
+  if (new Set(matches.map(([o]) => o)).size > 1) {
+    throw new UsageError(`ambiguous option: ${flag} could match ${matches.map(([, n]) => n).join(', ')}`);
+  }
+  return matches[0]![0];
+}
+
 export function parseServerArgs(argv: string[]): ServerArgs {
   const args: ServerArgs = {
     start: false,
@@ -55,55 +89,96 @@ export function parseServerArgs(argv: string[]): ServerArgs {
     disableTokenAuth: false,
     enableModelApi: false,
   };
+  const unrecognized: string[] = [];
+  let exclusiveSeen: OptionSpec | null = null;
   for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i]!.startsWith('--') && argv[i]!.includes('=') ? argv[i]!.split(/=(.*)/s) : [argv[i]!, undefined];
-    const bool = FLAGS[flag!];
-    if (bool) {
-      (args[bool] as boolean) = true;
+    const arg = argv[i]!;
+    if (!looksLikeOption(arg)) {
+      unrecognized.push(arg);
       continue;
     }
-    const key = VALUES[flag!];
-    if (key) {
-      const value = inline ?? argv[++i];
-      if (value === undefined || value.startsWith('--')) throw new UsageError(`argument ${flag}: expected one argument`);
-      if (flag === '--plugins-path' || flag === '--ppath' || flag === '--cpp-log-config') continue;
-      args[key] = value;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const inline = eq > 0 ? arg.slice(eq + 1) : undefined;
+    const option = findOption(flag);
+    if (!option) {
+      unrecognized.push(arg);
       continue;
     }
-    if (flag === '--models') {
-      const models = inline !== undefined ? [inline] : [];
-      while (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('-')) models.push(argv[++i]!);
-      if (models.length === 0) throw new UsageError('argument --models: expected at least one argument');
-      args.models = [...(args.models ?? []), ...models];
+    if (option.kind === 'flag') {
+      if (inline !== undefined) throw new UsageError(`argument ${displayName(option)}: ignored explicit argument '${inline}'`);
+      if (option.key === 'help') {
+        // argparse prints the help as soon as it meets -h, whatever follows.
+        args.help = true;
+        return args;
+      }
+      if (EXCLUSIVE.has(option.key)) {
+        if (exclusiveSeen && exclusiveSeen !== option) {
+          throw new UsageError(`argument ${displayName(option)}: not allowed with argument ${displayName(exclusiveSeen)}`);
+        }
+        exclusiveSeen = option;
+      }
+      args[option.key as FlagKey] = true;
       continue;
     }
-    throw new UsageError(`unrecognized arguments: ${argv[i]}`);
+    if (option.kind === 'value') {
+      let value = inline;
+      if (value === undefined) {
+        const next = argv[i + 1];
+        if (next === undefined || looksLikeOption(next)) throw new UsageError(`argument ${displayName(option)}: expected one argument`);
+        value = next;
+        i++;
+      }
+      args[option.key as ValueKey] = value;
+      continue;
+    }
+    // nargs='+': `--models=a` takes just `a`; otherwise every following argument up to the next option.
+    const models: string[] = [];
+    if (inline !== undefined) models.push(inline);
+    else while (argv[i + 1] !== undefined && !looksLikeOption(argv[i + 1]!)) models.push(argv[++i]!);
+    if (models.length === 0) throw new UsageError(`argument ${displayName(option)}: expected at least one argument`);
+    args.models = models;
   }
+  if (unrecognized.length > 0) throw new UsageError(`unrecognized arguments: ${unrecognized.join(' ')}`);
   return args;
 }
 
-export const USAGE = `usage: ortserve [-h] [-v | --start | --stop] [--ts-config TS_CONFIG] [--model-store MODEL_STORE]
-                [--workflow-store WORKFLOW_STORE] [--models MODEL_PATH1 MODEL_NAME=MODEL_PATH2... [MODEL_PATH1 MODEL_NAME=MODEL_PATH2... ...]]
-                [--log-config LOG_CONFIG] [--foreground] [--no-config-snapshots] [--disable-token-auth] [--enable-model-api]
+export const USAGE_LINE = `usage: ortserve [-h] [-v | --start | --stop] [--ts-config TS_CONFIG] [--model-store MODEL_STORE]
+                [--workflow-store WORKFLOW_STORE]
+                [--models MODEL_PATH1 MODEL_NAME=MODEL_PATH2... [MODEL_PATH1 MODEL_NAME=MODEL_PATH2... ...]]
+                [--log-config LOG_CONFIG] [--cpp-log-config CPP_LOG_CONFIG] [--foreground]
+                [--no-config-snapshots] [--plugins-path PLUGINS_PATH] [--disable-token-auth]
+                [--enable-model-api]`;
+
+export const USAGE = `${USAGE_LINE}
 
 ortserve: a TorchServe-compatible model server for ONNX models
 
 options:
   -h, --help            show this help message and exit
-  -v, --version         Return ortserve version
+  -v, --version         Return ortserve Version
   --start               Start the model-server
   --stop                Stop the model-server
-  --ts-config TS_CONFIG Configuration file for model server
+  --ts-config TS_CONFIG
+                        Configuration file for model server
   --model-store MODEL_STORE
                         Model store location from where local or default models can be loaded
-  --models MODEL_PATH1 MODEL_NAME=MODEL_PATH2... [...]
+  --workflow-store WORKFLOW_STORE
+                        Workflow store location from where local or default workflows can be loaded
+  --models MODEL_PATH1 MODEL_NAME=MODEL_PATH2... [MODEL_PATH1 MODEL_NAME=MODEL_PATH2... ...]
                         Models to be loaded using [model_name=]model_location format. Location can be a
-                        model-store name, a directory, or a URL allowed by allowed_urls; "all" loads every
-                        archive in the model store
+                        model archive file or directory in MODEL_STORE, or a URL allowed by allowed_urls;
+                        "all" loads every archive in the model store
+  --log-config LOG_CONFIG
+                        Accepted for compatibility (log4j configuration); must exist, otherwise ignored
+  --cpp-log-config CPP_LOG_CONFIG
+                        Accepted for compatibility; ignored
   --foreground          Run the model server in foreground. If this option is disabled, the model server
                         will run in the background.
   --no-config-snapshots, --ncs
                         Prevents the server from storing config snapshot files.
+  --plugins-path PLUGINS_PATH, --ppath PLUGINS_PATH
+                        Accepted for compatibility (plugin jars); ignored
   --disable-token-auth, --dt
                         Disable token authorization
   --enable-model-api    Enable model registration and unregistration through the management API

@@ -38,8 +38,12 @@ export function listen(handler: RequestListener, address: ListenAddress, config:
 /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then drops what is left. */
 export async function closeListener(l: Listener, graceMs: number): Promise<void> {
   const closed = new Promise<void>((resolve) => l.server.close(() => resolve()));
+  // Keep-alive connections become idle as their last request finishes; sweep them as they do, or
+  // close() waits for their keep-alive timeout.
   l.server.closeIdleConnections();
+  const sweep = setInterval(() => l.server.closeIdleConnections(), 50);
   const timer = setTimeout(() => l.server.closeAllConnections(), graceMs);
   await closed;
+  clearInterval(sweep);
   clearTimeout(timer);
 }

@@ -6,13 +6,12 @@
  * TorchServe ignores `load_models` whenever it restores a snapshot. ortserve loads the entries that
  * are new since the snapshot was written (the snapshot records the `load_models` of its run), so a
  * model added to the command line is loaded, while a model that came from `--models` and was later
- * unregistered stays unregistered when the server restarts with the same command line.
+ * unregistered stays unregistered when the server restarts with the same command line. `all` keeps
+ * its meaning, every archive in the model store: archives added to the store since are loaded too.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { findLatestSnapshot } from '../config/load-config.js';
-import { parseProperties } from '../config/properties.js';
-import type { ServerConfig } from '../config/types.js';
+import { splitLoadModels } from '../snapshot/restore-source.js';
 import type { ModelSnapshot, SnapshotVersion } from '../snapshot/snapshot-manager.js';
 import type { ModelManager } from './model-manager.js';
 
@@ -27,17 +26,10 @@ export interface StartupEntry {
   source: string;
 }
 
-function splitEntries(entries: string[]): string[] {
-  return entries
-    .flatMap((e) => e.split(','))
-    .map((e) => e.trim())
-    .filter(Boolean);
-}
-
 /** `all` → every archive file and directory in the model store; otherwise `[name=]url` entries. */
 export function expandLoadModels(entries: string[], modelStore: string | null): StartupEntry[] {
   const out: StartupEntry[] = [];
-  for (const entry of splitEntries(entries)) {
+  for (const entry of splitLoadModels(entries)) {
     if (entry.toLowerCase() === 'all') {
       if (!modelStore) continue;
       for (const f of readdirSync(modelStore).sort()) {
@@ -51,24 +43,6 @@ export function expandLoadModels(entries: string[], modelStore: string | null): 
     out.push(eq > 0 ? { name: entry.slice(0, eq), url: entry.slice(eq + 1), source: entry } : { url: entry, source: entry });
   }
   return out;
-}
-
-/** Per server: the `load_models` entries of the restored snapshot's run, which the snapshot accounts for. */
-const accountedFor = new WeakMap<ModelManager, Set<string>>();
-
-/**
- * The `load_models` of the snapshot being restored: the config file's when it holds the
- * `model_snapshot` (it is a snapshot), else the latest snapshot's, as server.ts chooses it.
- */
-function snapshotLoadModels(config: ServerConfig): Set<string> {
-  const file = config.modelSnapshot !== null ? config.configFile : findLatestSnapshot(config.logLocation);
-  if (!file) return new Set();
-  try {
-    const value = parseProperties(readFileSync(file, 'utf8')).get('load_models');
-    return new Set(value === undefined ? [] : splitEntries([value]));
-  } catch {
-    return new Set();
-  }
 }
 
 const int = (v: unknown, fallback: number): number => (typeof v === 'number' && Number.isInteger(v) ? v : fallback);
@@ -102,7 +76,6 @@ function missingFromStore(marName: string, modelStore: string | null): boolean {
  * version.
  */
 export async function restoreSnapshot(manager: ModelManager, snapshot: ModelSnapshot, log: StartupLog): Promise<void> {
-  accountedFor.set(manager, snapshotLoadModels(manager.config));
   for (const [name, versions] of Object.entries(snapshot.models)) {
     if (typeof versions !== 'object' || versions === null) continue;
     for (const [version, raw] of Object.entries(versions)) {
@@ -152,10 +125,15 @@ export async function restoreSnapshot(manager: ModelManager, snapshot: ModelSnap
   }
 }
 
-export async function loadStartupModels(manager: ModelManager, entries: StartupEntry[], log: StartupLog): Promise<void> {
-  const skip = accountedFor.get(manager) ?? new Set<string>();
+/** Loads each entry unless already registered, or (for named entries) accounted for by the restored snapshot. */
+export async function loadStartupModels(
+  manager: ModelManager,
+  entries: StartupEntry[],
+  accountedFor: ReadonlySet<string>,
+  log: StartupLog,
+): Promise<void> {
   for (const e of entries) {
-    if (skip.has(e.source)) continue;
+    if (e.source.toLowerCase() !== 'all' && accountedFor.has(e.source)) continue;
     const registered = manager.registry.all();
     if (registered.some((v) => v.url === e.url || (e.name !== undefined && v.name === e.name))) continue;
     try {

@@ -6,8 +6,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { openArchive } from '../../src/archive/open-archive.js';
-import { DEFAULT_EXTRACT_LIMITS, type ExtractLimits } from '../../src/archive/types.js';
-import { leftovers, makeTempDir, rejectsInvalid, tarBytes, tgzOf, zipOf } from './helpers.js';
+import { DEFAULT_EXTRACT_LIMITS, MAX_ZIP_FILE_BYTES, type ExtractLimits } from '../../src/archive/types.js';
+import { headerOffsets, leftovers, makeTempDir, rejectsInvalid, tarBytes, tgzOf, zipOf } from './helpers.js';
 
 const MANIFEST = { name: 'MAR-INF/MANIFEST.json', data: '{"model":{"modelName":"m"}}' };
 
@@ -56,6 +56,26 @@ describe('zip defences', () => {
     const { work, tempDir } = await setup();
     const file = await zipOf(path.join(work, 'dup.mar'), [MANIFEST, { name: 'a.txt', data: '1' }, { name: './a.txt', data: '2' }]);
     await expectRefused(file, tempDir, /duplicate entry "\.\/a\.txt"/);
+    const exact = await zipOf(path.join(work, 'dup2.mar'), [MANIFEST, { name: 'a.txt', data: '1' }, { name: 'a.txt', data: '2' }]);
+    await expectRefused(exact, tempDir, /dup2\.mar: duplicate entry "a\.txt"/);
+  });
+
+  it('refuses encrypted entries and unsupported compression methods', async () => {
+    const { work, tempDir } = await setup();
+    const encrypted = await zipOf(path.join(work, 'enc.mar'), [MANIFEST, { name: 'a.txt', data: 'x', encrypted: true }]);
+    await expectRefused(encrypted, tempDir, /entry "a\.txt" is encrypted/);
+    const bzip2 = await zipOf(path.join(work, 'bz.mar'), [MANIFEST, { name: 'a.txt', data: 'x', method: 12 }]);
+    await expectRefused(bzip2, tempDir, /entry "a\.txt" uses compression method 12; only stored and deflated are supported/);
+  });
+
+  it('refuses entries whose data overlap', async () => {
+    const { work, tempDir } = await setup();
+    const file = await zipOf(path.join(work, 'overlap.mar'), [{ name: 'a.txt', data: 'aaaa' }, { name: 'b.txt', data: 'aaaa' }, MANIFEST], { store: true });
+    // Point b.txt's central entry at a.txt's local header: the same bytes read twice.
+    const buf = await fs.readFile(file);
+    buf.writeUInt32LE(headerOffsets(buf, 'a.txt').local, headerOffsets(buf, 'b.txt').central + 42);
+    await fs.writeFile(file, buf);
+    await expectRefused(file, tempDir, /entries "a\.txt" and "b\.txt" overlap/);
   });
 
   it('refuses an entry whose compression ratio is over the limit (zip bomb)', async () => {
@@ -79,11 +99,9 @@ describe('zip defences', () => {
     const file = await zipOf(path.join(work, 'liar.mar'), [MANIFEST, { name: 'big.bin', data: randomBytes(100_000) }]);
     // Rewrite the declared uncompressed size of big.bin (local and central headers) to 10 bytes.
     const buf = await fs.readFile(file);
-    for (let i = 0; i + 4 <= buf.length; i++) {
-      const sig = buf.readUInt32LE(i);
-      if (sig === 0x04034b50 && buf.toString('utf8', i + 30, i + 30 + buf.readUInt16LE(i + 26)) === 'big.bin') buf.writeUInt32LE(10, i + 22);
-      if (sig === 0x02014b50 && buf.toString('utf8', i + 46, i + 46 + buf.readUInt16LE(i + 28)) === 'big.bin') buf.writeUInt32LE(10, i + 24);
-    }
+    const { local, central } = headerOffsets(buf, 'big.bin');
+    buf.writeUInt32LE(10, local + 22);
+    buf.writeUInt32LE(10, central + 24);
     await fs.writeFile(file, buf);
     await expectRefused(file, tempDir, /"big\.bin" is larger than its header says/);
   });
@@ -93,7 +111,7 @@ describe('zip defences', () => {
     const file = await zipOf(path.join(work, 'cut.mar'), [MANIFEST, { name: 'a.bin', data: randomBytes(5000) }]);
     const buf = await fs.readFile(file);
     await fs.writeFile(file, buf.subarray(0, Math.floor(buf.length / 2)));
-    await expectRefused(file, tempDir, /truncated or corrupt: end of central directory record not found/);
+    await expectRefused(file, tempDir, /cut\.mar: the zip archive is truncated or corrupt: .*No END header found/);
   });
 
   it('refuses a zip whose data is corrupt', async () => {
@@ -104,13 +122,29 @@ describe('zip defences', () => {
     buf.write('HELLO', at);
     await fs.writeFile(file, buf);
     await expectRefused(file, tempDir, /"a\.txt" fails its CRC check/);
+
+    const deflated = await zipOf(path.join(work, 'bad2.mar'), [MANIFEST, { name: 'a.txt', data: 'hello world '.repeat(1000) }]);
+    const bytes = await fs.readFile(deflated);
+    const data = headerOffsets(bytes, 'a.txt').local + 30 + 'a.txt'.length;
+    for (let i = 0; i < 8; i++) bytes[data + i] ^= 0xff;
+    await fs.writeFile(deflated, bytes);
+    await expectRefused(deflated, tempDir, /bad2\.mar: the zip archive is truncated or corrupt: entry "a\.txt" cannot be read/);
   });
 
   it('refuses more entries than allowed', async () => {
     const { work, tempDir } = await setup();
     const entries = [MANIFEST, ...['a', 'b', 'c', 'd'].map((n) => ({ name: n, data: n }))];
     const file = await zipOf(path.join(work, 'many.mar'), entries);
-    await expectRefused(file, tempDir, /more than 3 entries/, { maxEntries: 3 });
+    await expectRefused(file, tempDir, /more than 3 entries \(5\)/, { maxEntries: 3 });
+  });
+
+  it('refuses a zip file too large to read into memory, or larger than the limits allow, before reading it', async () => {
+    const { work, tempDir } = await setup();
+    const huge = await zipOf(path.join(work, 'huge.mar'), [MANIFEST]);
+    await fs.truncate(huge, MAX_ZIP_FILE_BYTES + 1); // sparse: no disk space used
+    await expectRefused(huge, tempDir, /zip archives are read into memory and may be at most 2147483647 bytes \(package larger models as \.tar\.gz/);
+    const big = await zipOf(path.join(work, 'big.mar'), [MANIFEST, { name: 'a.bin', data: randomBytes(100_000) }]);
+    await expectRefused(big, tempDir, /more than an archive within the limit of 1000 uncompressed bytes can be/, { maxTotalBytes: 1000, maxEntries: 3 });
   });
 });
 

@@ -1,13 +1,13 @@
-/** Helpers for the archive tests: temp dirs, hand-made zip and tar files, and leftover checks. */
+/** Helpers for the archive tests: temp dirs, hostile zip and tar files, and leftover checks. */
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import AdmZip from 'adm-zip';
 import { InvalidModelException } from '../../src/errors.js';
 import { EXTRACT_ROOT_NAME } from '../../src/archive/extract.js';
-import { writeZip, type ZipSource } from '../../src/archive/zip-writer.js';
 
 const created: string[] = [];
 after(async () => {
@@ -26,19 +26,49 @@ export async function leftovers(tempDir: string): Promise<string[]> {
   return fs.readdir(path.join(tempDir, EXTRACT_ROOT_NAME)).catch(() => []);
 }
 
-/** Writes a zip of in-memory entries (names are not checked, so tests can write hostile ones). */
-export async function zipOf(
-  file: string,
-  entries: Array<{ name: string; data?: string | Buffer; mode?: number }>,
-  opts: { store?: boolean; forceZip64?: boolean } = {},
-): Promise<string> {
-  const sources: ZipSource[] = entries.map((e) => ({
-    name: e.name,
-    data: typeof e.data === 'string' ? Buffer.from(e.data) : (e.data ?? Buffer.alloc(0)),
-    mode: e.mode,
-  }));
-  await writeZip(file, sources, { store: opts.store ?? false, forceZip64: opts.forceZip64 });
+export interface ZipItem {
+  name: string;
+  data?: string | Buffer;
+  /** Unix mode for the high 16 bits of the external attributes (e.g. 0o120777 for a symlink). */
+  mode?: number;
+  /** Compression method written in the headers (the data is deflated whatever it says). */
+  method?: number;
+  /** Sets the "encrypted" flag (the data is not actually encrypted). */
+  encrypted?: boolean;
+}
+
+/**
+ * Writes a zip of in-memory entries with adm-zip, then sets what its addFile would clean up or refuse
+ * (names with "..", backslashes or duplicates, symlink modes, flags), so tests can write any entry a
+ * hostile archive could hold.
+ */
+export async function zipOf(file: string, entries: ZipItem[], opts: { store?: boolean } = {}): Promise<string> {
+  const zip = new AdmZip(undefined, { noSort: true });
+  entries.forEach((item, i) => {
+    const data = typeof item.data === 'string' ? Buffer.from(item.data) : (item.data ?? Buffer.alloc(0));
+    // A placeholder name: addFile normalises names and merges duplicates.
+    const entry = zip.addFile(`entry-${i}`, data);
+    entry.entryName = item.name;
+    if (item.mode !== undefined) entry.attr = (item.mode << 16) >>> 0;
+    if (opts.store) entry.header.method = 0;
+    if (item.method !== undefined) entry.header.method = item.method;
+    if (item.encrypted === true) entry.header.flags |= 0x1;
+  });
+  await fs.writeFile(file, zip.toBuffer());
   return file;
+}
+
+/** Offsets of the local and central headers of entry `name` in a zip's bytes (for tests that corrupt them). */
+export function headerOffsets(zip: Buffer, name: string): { local: number; central: number } {
+  let local = -1;
+  let central = -1;
+  for (let i = 0; i + 46 <= zip.length; i++) {
+    const sig = zip.readUInt32LE(i);
+    if (sig === 0x04034b50 && zip.toString('utf8', i + 30, i + 30 + zip.readUInt16LE(i + 26)) === name) local = i;
+    if (sig === 0x02014b50 && zip.toString('utf8', i + 46, i + 46 + zip.readUInt16LE(i + 28)) === name) central = i;
+  }
+  assert.ok(local >= 0 && central >= 0, `no headers for ${name}`);
+  return { local, central };
 }
 
 export interface TarItem {

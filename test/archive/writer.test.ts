@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import AdmZip from 'adm-zip';
 import { openArchive } from '../../src/archive/open-archive.js';
+import { MAX_ZIP_FILE_BYTES } from '../../src/archive/types.js';
 import {
   ArchiverError,
   createArchive,
@@ -12,6 +16,10 @@ import {
   type CreateArchiveOptions,
 } from '../../src/archive/writer.js';
 import { leftovers, makeTempDir } from './helpers.js';
+
+const exec = promisify(execFile);
+const has = (cmd: string, args: string[]): boolean => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
+const TOOLS_MISSING = !(has('python3', ['-c', 'import zipfile']) && has('unzip', ['-v'])) && 'python3 or unzip is not installed';
 
 /** A source tree like a user's: weights, handler, config, and extra files with things to exclude. */
 async function sources(): Promise<{ src: string; base: CreateArchiveOptions }> {
@@ -115,6 +123,19 @@ describe('createArchive round trips through openArchive', () => {
     const deflated = await createArchive({ ...base, modelName: 'bert2' });
     assert.ok((await fs.stat(stored.outputPath)).size > 100_000);
     assert.ok((await fs.stat(deflated.outputPath)).size < 10_000);
+    const methods = (file: string): number[] => new AdmZip(file).getEntries().map((e) => e.header.method);
+    assert.deepEqual(new Set(methods(stored.outputPath)), new Set([0]));
+    assert.deepEqual(new Set(methods(deflated.outputPath)), new Set([8]));
+  });
+
+  it("writes .mar files that Python's zipfile and unzip -t accept, in both zip formats", { skip: TOOLS_MISSING }, async () => {
+    const { base } = await sources();
+    for (const format of ['default', 'zip-store'] as const) {
+      const { outputPath } = await createArchive({ ...base, modelName: `bert-${format}`, archiveFormat: format });
+      const { stdout } = await exec('python3', ['-c', 'import sys, zipfile; print(zipfile.ZipFile(sys.argv[1]).testzip())', outputPath]);
+      assert.equal(stdout.trim(), 'None', format);
+      await exec('unzip', ['-tqq', outputPath]);
+    }
   });
 });
 
@@ -173,5 +194,27 @@ describe('createArchive details', () => {
       await assert.rejects(createArchive({ ...base, ...change }), (err: unknown) => err instanceof ArchiverError && pattern.test(err.message));
     }
     assert.deepEqual(await fs.readdir(base.exportPath), []);
+  });
+
+  it('refuses a .mar too large to build in memory before reading the files, pointing at tgz', async () => {
+    const { src, base } = await sources();
+    await fs.truncate(path.join(src, 'model.onnx'), MAX_ZIP_FILE_BYTES); // sparse: no disk space used
+    await assert.rejects(createArchive(base), (err: unknown) => {
+      assert.ok(err instanceof ArchiverError);
+      assert.match(err.message, /^The archive would hold \d+ bytes; \.mar files are built in memory and limited to 2147483647 bytes\. Use --archive-format tgz or no-archive/);
+      return true;
+    });
+    assert.deepEqual(await fs.readdir(base.exportPath), []);
+  });
+
+  it('records file modes and times, with times before 1980 (invalid in zip) moved to 1980', async () => {
+    const { src, base } = await sources();
+    await fs.chmod(path.join(src, 'requirements.txt'), 0o600);
+    await fs.utimes(path.join(src, 'model.onnx'), new Date(1970, 0, 2), new Date(1970, 0, 2));
+    const { outputPath } = await createArchive(base);
+    const zip = new AdmZip(outputPath);
+    assert.equal(zip.getEntry('requirements.txt')!.header.attr >>> 16, 0o100600);
+    assert.deepEqual(zip.getEntry('model.onnx')!.header.time, new Date(1980, 0, 1));
+    assert.deepEqual(zip.getEntry('MAR-INF/MANIFEST.json')!.header.time, new Date(2025, 2, 17, 11, 20, 56)); // 2-second resolution
   });
 });
