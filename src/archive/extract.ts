@@ -11,7 +11,7 @@ import { InternalServerException, InvalidModelException } from '../errors.js';
 import { ArchiveError } from './extract-guard.js';
 import { extractTar } from './tar-extract.js';
 import { DEFAULT_EXTRACT_LIMITS, type ExtractLimits } from './types.js';
-import { extractZip } from './zip-extract.js';
+import { extractZipOffThread } from './zip-extract-thread.js';
 
 export type ArchiveKind = 'zip' | 'tar';
 
@@ -91,7 +91,7 @@ export async function extractArchive(
   limits: ExtractLimits = DEFAULT_EXTRACT_LIMITS,
 ): Promise<void> {
   try {
-    if (kind === 'zip') await extractZip(file, dest, limits);
+    if (kind === 'zip') await extractZipOffThread(file, dest, limits);
     else await extractTar(file, dest, limits);
   } catch (err) {
     if (err instanceof ArchiveError) {
