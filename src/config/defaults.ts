@@ -74,6 +74,13 @@ export const CONFIG_KEYS: Readonly<Record<string, ConfigKey>> = {
    * version). Its TS_INTRA_OP_THREADS variable is an ortserve addition following TorchServe's naming.
    */
   intra_op_threads: key('0', 'TS_INTRA_OP_THREADS'),
+  /**
+   * ortserve-only: `adaptive` (idle workers never wait; batches grouped by length, capped by padded
+   * tokens) or `torchserve` (arrival order, always wait up to max_batch_delay: TorchServe's behaviour).
+   */
+  batch_scheduler: key('adaptive', 'TS_BATCH_SCHEDULER'),
+  /** ortserve-only: the cap on (estimated) padded tokens per batch; model-config.yaml `maxBatchTokens` overrides it. */
+  max_batch_tokens: key('1024', 'TS_MAX_BATCH_TOKENS'),
   debug: key('false', 'TS_DEBUG'),
 
   // --- security ------------------------------------------------------------------------------------

@@ -192,6 +192,13 @@ function metricsMode(r: Reader): ServerConfig['metricsMode'] {
   return 'log';
 }
 
+/** ortserve's own key, so no TorchServe leniency to copy: an unknown scheduler is a configuration error. */
+function batchScheduler(r: Reader): ServerConfig['batchScheduler'] {
+  const raw = (r.string('batch_scheduler') ?? 'adaptive').trim().toLowerCase();
+  if (raw === 'adaptive' || raw === 'torchserve') return raw;
+  throw new ConfigError(`batch_scheduler must be "adaptive" or "torchserve", not "${raw}"`);
+}
+
 /**
  * allowed_urls: comma-separated regexes, each matched case-insensitively against the whole URL (Java's
  * `Pattern.matches`). A leading `(?i)`, harmless in Java but a syntax error in JavaScript, is dropped.
@@ -283,6 +290,8 @@ export function loadConfig(cli: CliOverrides, env: Env, cwd: string): ServerConf
     enableModelApi: r.bool('enable_model_api'),
     snapshotsEnabled: !cli.noConfigSnapshots,
     intraOpThreads: r.int('intra_op_threads'),
+    batchScheduler: batchScheduler(r),
+    maxBatchTokens: r.int('max_batch_tokens'),
     logLocation,
     tempDir,
     modelSnapshot: props.get('model_snapshot') ?? null,

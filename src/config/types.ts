@@ -63,6 +63,10 @@ export interface ServerConfig {
   snapshotsEnabled: boolean;
   /** ortserve-only: ONNX Runtime intra-op threads per worker; 0 = cores ÷ workers of the model version. */
   intraOpThreads: number;
+  /** ortserve-only: how batches are formed (see docs/batching.md). */
+  batchScheduler: 'adaptive' | 'torchserve';
+  /** ortserve-only: cap on estimated padded tokens per batch. */
+  maxBatchTokens: number;
   /** Directory for logs and `config/` snapshots (`LOG_LOCATION`, default `logs`). */
   logLocation: string;
   /** Where archives are extracted (`TEMP`, default os.tmpdir()). */

@@ -1,5 +1,6 @@
 /** The inference API's routes (spec §1.1–1.2): ping, predictions, explanations, KServe pass-through. */
 import { ServiceUnavailableException } from '../errors.js';
+import { estimateTokens } from '../scheduling/batch-selection.js';
 import { Job } from '../scheduling/job.js';
 import type { WireRequest } from '../workers/messages.js';
 import type { Exchange, HttpDeps } from './exchange.js';
@@ -41,7 +42,8 @@ async function predict(deps: HttpDeps, x: Exchange, t: Target): Promise<void> {
   if (mv.settings.useJobTicket && !mv.workerList.some((w) => w.state === 'ready' && !w.busy)) {
     throw new ServiceUnavailableException(`Model "${mv.name}" has no worker to serve inference request. Please use scale workers API to add workers.`);
   }
-  const job = new Job(request);
+  const bytes = request.parameters.reduce((n, p) => n + p.value.byteLength, 0);
+  const job = new Job(request, estimateTokens(bytes, mv.settings.maxSequenceTokens));
   mv.submit(job, t.version !== null);
   // A client that hangs up before its answer should not cost a worker any time.
   x.res.once('close', () => {

@@ -143,7 +143,13 @@ export class ModelVersion {
       },
       {
         queue: this.queue,
-        policy: () => ({ batchSize: s.batchSize, maxBatchDelayMs: s.maxBatchDelay }),
+        policy: () => ({
+          scheduler: this.config.batchScheduler,
+          batchSize: s.batchSize,
+          maxBatchDelayMs: s.maxBatchDelay,
+          maxBatchTokens: s.maxBatchTokens,
+          clientTimeoutMs: s.clientTimeoutInMills,
+        }),
         responseTimeoutSec: s.responseTimeout,
         startupTimeoutSec: s.startupTimeout,
         maxRetryTimeoutSec: s.maxRetryTimeoutInSec,

@@ -33,6 +33,10 @@ export interface VersionSettings {
   clientTimeoutInMills: number;
   jobQueueSize: number;
   useJobTicket: boolean;
+  /** ortserve: cap on estimated padded tokens per batch (adaptive scheduler). */
+  maxBatchTokens: number;
+  /** ortserve: the most tokens one request can cost, from the handler's `max_length` (default 512). */
+  maxSequenceTokens: number;
 }
 
 const positive = (n: number | undefined): number | undefined => (n !== undefined && n > 0 ? n : undefined);
@@ -83,7 +87,17 @@ export function resolveSettings(
     clientTimeoutInMills: positive(yaml.clientTimeoutInMills) ?? 0,
     jobQueueSize: positive(yaml.jobQueueSize) ?? config.jobQueueSize,
     useJobTicket: yaml.useJobTicket ?? false,
+    maxBatchTokens: positive(yaml.maxBatchTokens) ?? config.maxBatchTokens,
+    maxSequenceTokens: handlerMaxLength(yaml.raw) ?? 512,
   };
+}
+
+/** `handler: {max_length: N}` in model-config.yaml (TorchServe's Hugging Face handler setting). */
+function handlerMaxLength(raw: Record<string, unknown>): number | undefined {
+  const handler = raw.handler;
+  if (typeof handler !== 'object' || handler === null) return undefined;
+  const n = Number((handler as Record<string, unknown>).max_length);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
 function nonNegative(n: number | undefined): number | undefined {

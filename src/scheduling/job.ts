@@ -12,12 +12,17 @@ export class Job {
   scheduledAt: number | null = null;
   /** Set when the HTTP client went away before an answer: the job is skipped if still queued. */
   cancelled = false;
+  /** Estimated padded-token cost (see batch-selection.ts); 1 when unknown. */
+  readonly cost: number;
+  /** Batches formed while this job waited without being chosen. */
+  passes = 0;
   readonly outcome: Promise<JobOutcome>;
   private settle!: (o: JobOutcome) => void;
   private settled = false;
 
-  constructor(request: WireRequest, arrivedAt = performance.now()) {
+  constructor(request: WireRequest, cost = 1, arrivedAt = performance.now()) {
     this.request = request;
+    this.cost = cost;
     this.arrivedAt = arrivedAt;
     this.outcome = new Promise((resolve) => (this.settle = resolve));
   }

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
-import { JobQueue } from '../../src/scheduling/job-queue.js';
+import { JobQueue, type BatchPolicy } from '../../src/scheduling/job-queue.js';
 import { Job } from '../../src/scheduling/job.js';
 import { writeProbeMar } from '../support/archives.js';
 import { json } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
-const job = (id: string) => new Job({ requestId: id, headers: {}, parameters: [] });
+const job = (id: string, cost = 1) => new Job({ requestId: id, headers: {}, parameters: [] }, cost);
+const torchserve: BatchPolicy = { scheduler: 'torchserve', batchSize: 1, maxBatchDelayMs: 0, maxBatchTokens: 1e9, clientTimeoutMs: 0 };
 
 describe('JobQueue', () => {
   it('refuses jobs beyond its capacity', () => {
@@ -21,7 +22,7 @@ describe('JobQueue', () => {
   it('collects up to batchSize jobs, in arrival order', async () => {
     const q = new JobQueue(10);
     for (const id of ['a', 'b', 'c']) q.offer(job(id));
-    const batch = await q.nextBatch({ batchSize: 2, maxBatchDelayMs: 50 }, new AbortController().signal);
+    const batch = await q.nextBatch({ ...torchserve, batchSize: 2, maxBatchDelayMs: 50 }, new AbortController().signal);
     assert.deepEqual(batch.map((j) => j.request.requestId), ['a', 'b']);
     assert.equal(q.size, 1);
   });
@@ -31,7 +32,7 @@ describe('JobQueue', () => {
     q.offer(job('a'));
     setTimeout(() => q.offer(job('b')), 20);
     const start = performance.now();
-    const batch = await q.nextBatch({ batchSize: 3, maxBatchDelayMs: 150 }, new AbortController().signal);
+    const batch = await q.nextBatch({ ...torchserve, batchSize: 3, maxBatchDelayMs: 150 }, new AbortController().signal);
     const waited = performance.now() - start;
     assert.deepEqual(batch.map((j) => j.request.requestId), ['a', 'b']);
     assert.ok(waited >= 140, `waited ${waited} ms for a third job`);
@@ -43,7 +44,7 @@ describe('JobQueue', () => {
     q.offer(gone);
     q.offer(job('live'));
     gone.cancelled = true;
-    const batch = await q.nextBatch({ batchSize: 5, maxBatchDelayMs: 0 }, new AbortController().signal);
+    const batch = await q.nextBatch({ ...torchserve, batchSize: 5, maxBatchDelayMs: 0 }, new AbortController().signal);
     assert.deepEqual(batch.map((j) => j.request.requestId), ['live']);
     assert.equal(q.droppedCancelled, 1);
   });
@@ -52,17 +53,17 @@ describe('JobQueue', () => {
     const q = new JobQueue(10);
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 10);
-    assert.deepEqual(await q.nextBatch({ batchSize: 1, maxBatchDelayMs: 0 }, ac.signal), []);
+    assert.deepEqual(await q.nextBatch({ ...torchserve, batchSize: 1, maxBatchDelayMs: 0 }, ac.signal), []);
     assert.equal(q.offer(job('later')), true);
     assert.equal(q.size, 1, 'an aborted waiter does not swallow the next job');
   });
 });
 
-describe('batching and queueing through the server', () => {
+describe('batching and queueing through the server, TorchServe scheduler', () => {
   let s: TestServer;
   let inf: Record<string, string>;
   before(async () => {
-    s = await startTestServer({ properties: { job_queue_size: '2' } });
+    s = await startTestServer({ properties: { job_queue_size: '2', batch_scheduler: 'torchserve' } });
     inf = s.auth('inference');
     writeProbeMar(s.modelStore, { name: 'batched' });
     writeProbeMar(s.modelStore, { name: 'single' });
@@ -113,5 +114,39 @@ describe('batching and queueing through the server', () => {
     const after = json((await ask('single', { action: 'batch' })).body).handled as number;
     // Handled since: the sleeping request and this last one; never the abandoned one.
     assert.equal(after - handledBefore, 2);
+  });
+});
+
+describe('batching through the server, adaptive scheduler (the default)', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer();
+    writeProbeMar(s.modelStore, { name: 'adaptive' });
+    await s.register('url=adaptive.mar&initial_workers=1&batch_size=2&max_batch_delay=60000');
+  });
+  after(() => s.stop());
+
+  it('does not hold a lone request for max_batch_delay', async () => {
+    const start = Date.now();
+    const r = await s.predictJson('adaptive', { action: 'batch' });
+    assert.equal(r.status, 200);
+    assert.equal(json(r.body).batchSize, 1);
+    assert.ok(Date.now() - start < 10_000, 'answered long before the 60 s delay');
+  });
+
+  it('batches queued requests of similar length together', async () => {
+    // While the worker sleeps, two short and two long requests queue up, alternating.
+    const busy = s.predictJson('adaptive', { action: 'sleep', ms: 400 });
+    await new Promise((r) => setTimeout(r, 100));
+    const long = 'x'.repeat(800);
+    const queued = [
+      s.predictJson('adaptive', { action: 'batch', tag: 'short1' }),
+      s.predictJson('adaptive', { action: 'batch', tag: 'long1', pad: long }),
+      s.predictJson('adaptive', { action: 'batch', tag: 'short2' }),
+      s.predictJson('adaptive', { action: 'batch', tag: 'long2', pad: long }),
+    ];
+    await busy;
+    const tags = (await Promise.all(queued)).map((r) => (json(r.body).tags as string[]).slice().sort().join('+'));
+    assert.deepEqual(tags, ['short1+short2', 'long1+long2', 'short1+short2', 'long1+long2']);
   });
 });
