@@ -83,13 +83,16 @@ export class ModelVersion {
    * Queues a job, or throws TorchServe's 503 when there is no worker at all or the queue is full.
    */
   submit(job: Job, versionInUrl: boolean): void {
-    if (this.workers.length === 0 || !this.queue.offer(job)) {
-      const who = versionInUrl ? `Model "${this.name}" Version ${this.version}"` : `Model "${this.name}"`;
-      throw new ServiceUnavailableException(
-        `${who} has no worker to serve inference request. Please use scale workers API to add workers. ` +
-          'If this is a sequence inference, please check if it is closed, or expired; or exceeds maxSequenceJobQueueSize',
-      );
-    }
+    if (this.workers.length === 0 || !this.queue.offer(job)) throw this.noWorker(versionInUrl);
+  }
+
+  /** TorchServe's 503 for "no worker or a full queue" (one message for both, odd quote included). */
+  private noWorker(versionInUrl: boolean): ServiceUnavailableException {
+    const who = versionInUrl ? `Model "${this.name}" Version ${this.version}"` : `Model "${this.name}"`;
+    return new ServiceUnavailableException(
+      `${who} has no worker to serve inference request. Please use scale workers API to add workers. ` +
+        'If this is a sequence inference, please check if it is closed, or expired; or exceeds maxSequenceJobQueueSize',
+    );
   }
 
   /**
@@ -101,6 +104,13 @@ export class ModelVersion {
     this.settings.maxWorkers = max;
     const removed = this.workers.splice(min);
     const stopping = removed.map((w) => w.stop(this.config.unregisterModelTimeoutSec * 1000));
+    if (min === 0) {
+      // No worker will take what is queued: answer it now rather than leave it waiting forever.
+      void Promise.all(stopping).then(() => {
+        if (this.workers.length > 0) return;
+        for (const job of this.queue.drain()) job.fail(this.noWorker(false));
+      });
+    }
     const threads = threadsPerWorker(this.config, min);
     const added: WorkerHandle[] = [];
     while (this.workers.length < min) {

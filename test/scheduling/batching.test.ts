@@ -150,3 +150,37 @@ describe('batching through the server, adaptive scheduler (the default)', () => 
     assert.deepEqual(tags, ['short1+short2', 'long1+long2', 'short1+short2', 'long1+long2']);
   });
 });
+
+describe('scaling under load', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer();
+    writeProbeMar(s.modelStore, { name: 'elastic' });
+    await s.register('url=elastic.mar&initial_workers=1');
+  });
+  after(() => s.stop());
+
+  const scale = (q: string) => request(s.managementUrl).put(`/models/elastic?${q}`).set(s.auth('management')).then((r) => r);
+
+  it('answers every queued request while workers are added and removed', async () => {
+    const requests = Array.from({ length: 24 }, () => s.predictJson('elastic', { action: 'sleep', ms: 40 }));
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal((await scale('min_worker=3&synchronous=true')).status, 200);
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal((await scale('min_worker=1&synchronous=true')).status, 200);
+    const statuses = (await Promise.all(requests)).map((r) => r.status);
+    assert.deepEqual(statuses, statuses.map(() => 200));
+  });
+
+  it('answers queued requests with 503 when the model is scaled to 0 workers', async () => {
+    const busy = s.predictJson('elastic', { action: 'sleep', ms: 300 });
+    await new Promise((r) => setTimeout(r, 50));
+    const queued = s.predictJson('elastic', { action: 'batch' });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await scale('min_worker=0&synchronous=true')).status, 200);
+    assert.equal((await busy).status, 200, 'the batch in the worker finishes');
+    const r = await queued;
+    assert.equal(r.status, 503);
+    assert.match(json(r.body).message, /^Model "elastic" has no worker to serve inference request/);
+  });
+});
