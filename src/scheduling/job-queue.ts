@@ -9,7 +9,7 @@
  *   `batchSize - 1` more in arrival order, waiting up to `maxBatchDelayMs` from the first one.
  */
 import { ServiceUnavailableException } from '../errors.js';
-import { selectBatch } from './batch-selection.js';
+import { countPasses, selectBatch } from './batch-selection.js';
 import { Job } from './job.js';
 
 export interface BatchPolicy {
@@ -79,7 +79,7 @@ export class JobQueue {
     const batch = selectBatch([first, ...this.jobs], policy);
     const chosen = new Set(batch);
     this.jobs = this.jobs.filter((j) => !chosen.has(j));
-    for (const j of this.jobs) j.passes++;
+    countPasses(this.jobs, batch);
     return batch;
   }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { estimateTokens, MAX_PASSES, selectBatch } from '../../src/scheduling/batch-selection.js';
+import { countPasses, estimateTokens, MAX_PASSES, selectBatch } from '../../src/scheduling/batch-selection.js';
 import { JobQueue, type BatchPolicy } from '../../src/scheduling/job-queue.js';
 import { Job } from '../../src/scheduling/job.js';
 
@@ -22,12 +22,22 @@ describe('selectBatch', () => {
     assert.deepEqual(ids(selectBatch([job('huge', 900), job('x', 10)], { batchSize: 8, maxBatchTokens: 250 })), ['huge']);
   });
 
-  it('takes jobs passed over MAX_PASSES times before closer ones', () => {
-    const pool = [job('a', 20), job('odd', 400), job('b', 21), job('c', 22)];
-    const odd = pool[1]!;
+  it('anchors the batch on a job overtaken MAX_PASSES times, grouping around its length', () => {
+    const pool = [job('a', 20), job('odd', 400), job('b', 21), job('long', 390), job('c', 22)];
     assert.deepEqual(ids(selectBatch(pool, { batchSize: 2, maxBatchTokens: 10_000 })), ['a', 'b']);
-    odd.passes = MAX_PASSES;
-    assert.deepEqual(ids(selectBatch(pool, { batchSize: 2, maxBatchTokens: 10_000 })), ['a', 'odd']);
+    pool[1]!.passes = MAX_PASSES;
+    assert.deepEqual(ids(selectBatch(pool, { batchSize: 2, maxBatchTokens: 10_000 })), ['odd', 'long']);
+  });
+
+  it('leaves out jobs that would make the batch mostly padding', () => {
+    const pool = [job('long', 200), job('short1', 30), job('short2', 35), job('long2', 190)];
+    assert.deepEqual(ids(selectBatch(pool, { batchSize: 4, maxBatchTokens: 10_000 })), ['long', 'long2']);
+  });
+
+  it('counts a pass only for jobs a younger job overtook', () => {
+    const [old, chosen, young] = [job('old', 200), job('chosen', 20), job('young', 300)];
+    countPasses([old, young], [chosen]);
+    assert.deepEqual([old.passes, young.passes], [1, 0]);
   });
 
   it('estimates tokens from body bytes, capped by the model maximum', () => {
@@ -52,7 +62,7 @@ describe('JobQueue, adaptive scheduler', () => {
     assert.deepEqual(ids(first), ['s1', 's2', 's3']);
     const second = await q.nextBatch(adaptive, new AbortController().signal);
     assert.deepEqual(ids(second), ['l1', 'l2']);
-    assert.ok(second.every((j) => j.passes === 1));
+    assert.ok(second.every((j) => j.passes === 1), 'the long jobs were overtaken by s2 and s3');
   });
 
   it('answers jobs older than clientTimeoutInMills with 503 instead of running them', async () => {
