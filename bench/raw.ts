@@ -137,6 +137,16 @@ export async function measureRaw(o: RawOptions): Promise<RawResult> {
   const realTokens = lengths.reduce((a, b) => a + b, 0);
   const modelPath = path.join(o.modelDir, 'model.onnx');
   const plans = new Map(o.batches.map((b) => [b, sortedBatches(lengths, b)] as const));
+  /** One sweep point: `passes` whole passes over the corpus in `seconds`. */
+  const rawPoint = (sessions: number, threads: number, batch: number, passes: number, seconds: number): RawPoint => ({
+    sessions,
+    threads,
+    batch,
+    seqPerSec: (texts.length * passes) / seconds,
+    paddedTokPerSec: (paddedTokens(plans.get(batch)!) * passes) / seconds,
+    passes,
+    seconds,
+  });
   const seqBatches = (b: number): number[][][] => plans.get(b)!.map((p) => p.rows.map((r) => ids[r]!));
   const paddingOverhead = Object.fromEntries(o.batches.map((b) => [String(b), paddedTokens(plans.get(b)!) / realTokens]));
 
@@ -148,15 +158,7 @@ export async function measureRaw(o: RawOptions): Promise<RawResult> {
     if (threads === Math.max(...o.threads)) sessionCreateMs = performance.now() - t0;
     for (const batch of o.batches) {
       const { passes, seconds } = await timePasses(session, seqBatches(batch), padTokenId, o.minSeconds);
-      const point: RawPoint = {
-        sessions: 1,
-        threads,
-        batch,
-        seqPerSec: (texts.length * passes) / seconds,
-        paddedTokPerSec: (paddedTokens(plans.get(batch)!) * passes) / seconds,
-        passes,
-        seconds,
-      };
+      const point = rawPoint(1, threads, batch, passes, seconds);
       sweep.push(point);
       log(`raw 1×${threads} batch ${batch}: ${fmt(point.seqPerSec)} seq/s`);
     }
@@ -168,15 +170,7 @@ export async function measureRaw(o: RawOptions): Promise<RawResult> {
       const ref = sweep.filter((p) => p.batch === batch).reduce((a, p) => Math.max(a, p.seqPerSec), 0) || o.expect || 50;
       const passes = Math.max(1, Math.round((o.minSeconds * ref) / texts.length));
       const seconds = await timePair(modelPath, seqBatches(batch), padTokenId, passes);
-      const point: RawPoint = {
-        sessions: 2,
-        threads: 1,
-        batch,
-        seqPerSec: (texts.length * passes) / seconds,
-        paddedTokPerSec: (paddedTokens(plans.get(batch)!) * passes) / seconds,
-        passes,
-        seconds,
-      };
+      const point = rawPoint(2, 1, batch, passes, seconds);
       sweep.push(point);
       log(`raw 2×1 batch ${batch}: ${fmt(point.seqPerSec)} seq/s`);
     }
