@@ -70,7 +70,7 @@ export function createApp(deps: HttpDeps, role: ApiRole): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  app.use((req: Request, res: Response, next: NextFunction) => {
+  app.use((_req: Request, res: Response, next: NextFunction) => {
     // TorchServe sends no Date header; x-request-id and cache headers go on every response.
     res.sendDate = false;
     const requestId = randomUUID();

@@ -29,10 +29,6 @@ export interface HandlerModule {
   builtin: boolean;
 }
 
-export function isBuiltinHandler(name: string): boolean {
-  return Object.hasOwn(BUILTIN_HANDLERS, name);
-}
-
 /** Splits `file[:function]`; a Windows-style drive colon is not a function separator here. */
 export function parseHandlerSpec(spec: string): { file: string; functionName: string | null } {
   const i = spec.lastIndexOf(':');
