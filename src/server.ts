@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { TokenStore } from './auth/token-store.js';
 import type { ServerConfig } from './config/types.js';
-import { createApp, type ApiRole } from './http/app.js';
+import { createRequestListener, type ApiRole } from './http/app.js';
 import type { HttpDeps } from './http/exchange.js';
 import { closeListener, listen, type Listener } from './http/listeners.js';
 import { ModelManager } from './registry/model-manager.js';
@@ -54,7 +54,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
           ['inference', config.inferenceAddress],
           ['management', config.managementAddress],
         ];
-    for (const [role, address] of roles) listeners.push(await listen(createApp(deps, role), address, config));
+    for (const [role, address] of roles) listeners.push(await listen(createRequestListener(deps, role), address, config));
   } catch (err) {
     await Promise.all(listeners.map((l) => closeListener(l, 0)));
     tokens?.remove();

@@ -3,6 +3,7 @@ import type { RequestRow } from '../handler-api/types.js';
 import type { WireParameter, WireRequest } from './messages.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8Encoder = new TextEncoder();
 
 /**
  * Decodes one parameter (spec §1.4): application/json → parsed JSON (raw bytes when it does not
@@ -50,8 +51,8 @@ export class UnsupportedOutputError extends Error {}
  * `json.dumps(value, indent=2)` would write it (ASCII-only, non-ASCII escaped as \uXXXX).
  */
 export function encodeResponse(value: unknown): Uint8Array {
-  if (typeof value === 'string') return Buffer.from(value, 'utf8');
-  if (value instanceof Uint8Array) return value;
+  if (typeof value === 'string') return utf8Encoder.encode(value);
+  if (value instanceof Uint8Array) return ownBuffer(value);
   if (value instanceof ArrayBuffer) return new Uint8Array(value);
   let json: string | undefined;
   try {
@@ -60,7 +61,16 @@ export function encodeResponse(value: unknown): Uint8Array {
     throw new UnsupportedOutputError(err instanceof Error ? err.message : String(err));
   }
   if (json === undefined) throw new UnsupportedOutputError(`cannot encode a ${typeof value}`);
-  return Buffer.from(escapeNonAscii(json), 'utf8');
+  return utf8Encoder.encode(escapeNonAscii(json));
+}
+
+/**
+ * The answer goes back to the HTTP thread by structured clone, which copies a view's whole backing
+ * ArrayBuffer: a small Buffer sits in Node's 8 KiB pool, so it is copied out first. TextEncoder's
+ * output always has a backing store of its own size.
+ */
+function ownBuffer(view: Uint8Array): Uint8Array {
+  return view.byteOffset === 0 && view.byteLength === view.buffer.byteLength ? view : new Uint8Array(view);
 }
 
 function escapeNonAscii(json: string): string {

@@ -81,24 +81,27 @@ export type IdType = 'int64' | 'int32';
  */
 export function buildFeeds(sequences: number[][], inputs: ReadonlyMap<string, IdType>, padTokenId: number): Record<string, ort.Tensor> {
   const batch = sequences.length;
-  const length = Math.max(1, ...sequences.map((s) => s.length));
-  const ids = new Array<number>(batch * length).fill(padTokenId);
-  const mask = new Array<number>(batch * length).fill(0);
-  sequences.forEach((seq, row) => {
-    for (let j = 0; j < seq.length; j++) {
-      ids[row * length + j] = seq[j] as number;
-      mask[row * length + j] = 1;
+  let length = 1;
+  for (const seq of sequences) length = Math.max(length, seq.length);
+  const fill = (type: IdType, valueAt: (seq: number[], j: number) => number, pad: number): ort.Tensor => {
+    const data = type === 'int64' ? new BigInt64Array(batch * length) : new Int32Array(batch * length);
+    const big = data instanceof BigInt64Array;
+    for (let row = 0; row < batch; row++) {
+      const seq = sequences[row] as number[];
+      for (let j = 0; j < length; j++) {
+        const v = j < seq.length ? valueAt(seq, j) : pad;
+        if (big) (data as BigInt64Array)[row * length + j] = BigInt(v);
+        else (data as Int32Array)[row * length + j] = v;
+      }
     }
-  });
-  const tensor = (values: number[], type: IdType): ort.Tensor =>
-    type === 'int64'
-      ? new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), [batch, length])
-      : new ort.Tensor('int32', Int32Array.from(values), [batch, length]);
+    return new ort.Tensor(type, data, [batch, length]);
+  };
   const feeds: Record<string, ort.Tensor> = {};
   for (const [name, type] of inputs) {
-    if (name === 'input_ids') feeds[name] = tensor(ids, type);
-    else if (name === 'attention_mask') feeds[name] = tensor(mask, type);
-    else if (name === 'token_type_ids') feeds[name] = tensor(new Array<number>(batch * length).fill(0), type);
+    if (name === 'input_ids') feeds[name] = fill(type, (seq, j) => seq[j] as number, padTokenId);
+    else if (name === 'attention_mask') feeds[name] = fill(type, () => 1, 0);
+    // Single-segment inputs: every token is segment 0.
+    else if (name === 'token_type_ids') feeds[name] = fill(type, () => 0, 0);
   }
   return feeds;
 }
