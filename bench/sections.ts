@@ -27,6 +27,8 @@ import type { SharingPoint } from './sharing.js';
 /** Server throughput at concurrency 32 against the raw ceiling, from interleaved repeats. */
 export interface Ratio {
   dtype: string;
+  /** The server's layout: `1 × 2, batch 8`. */
+  serverSetting: string;
   rawSetting: string;
   rawSweepBest: number;
   rawRepeats: number[];
@@ -144,8 +146,10 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const ratioRepeats = async (dtype: 'fp32' | 'int8', model: BenchModel, server: RunningScenario, section: string): Promise<void> => {
     const best = report.raw[dtype]?.best;
     if (!best) return;
+    const d = server.desc;
     const r: Ratio = {
       dtype,
+      serverSetting: `${d.workers} × ${d.threads}, batch ${d.batchSize}`,
       rawSetting: `${best.sessions}×${best.threads} thr, batch ${best.batch}`,
       rawSweepBest: best.seqPerSec,
       rawRepeats: [],
@@ -239,16 +243,18 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   }
 
   if (has('workers')) {
-    await attempt('workers', async () => {
-      const m = models['base-fp32']!;
-      const w2 = await start('fp32-2x1', m, base('base-fp32', 'adaptive', { workers: 2, threads: 1 }));
-      report.runs.push(await loadOnce(o, 'workers', w2, plan(1)));
-      report.runs.push(await loadOnce(o, 'workers', w2, plan(32)));
-      await w2.server.stop();
-      running.delete(w2);
-      const i2 = await start('int8-2x1', models['base-int8']!, base('base-int8', 'adaptive', { workers: 2, threads: 1 }));
-      report.runs.push(await loadOnce(o, 'workers', i2, plan(32)));
-    });
+    // The server laid out like the ceiling's best raw setting (sessions × threads → workers × threads,
+    // batch → batch_size), so the ratio compares like with like; fp32 concurrency 1 for latency.
+    for (const [dtype, name] of [['fp32', 'base-fp32'], ['int8', 'base-int8']] as const) {
+      await attempt(`workers ${dtype}`, async () => {
+        const best = report.raw[dtype]?.best;
+        const layout = best ? { workers: best.sessions, threads: best.threads, batchSize: best.batch } : { workers: 2, threads: 1 };
+        const s = await start(`${dtype}-${layout.workers}x${layout.threads}`, models[name]!, base(name, 'adaptive', layout));
+        if (dtype === 'fp32') report.runs.push(await loadOnce(o, 'workers', s, plan(1)));
+        if (best) await ratioRepeats(dtype, models[name]!, s, 'workers');
+        else report.runs.push(await loadOnce(o, 'workers', s, plan(32)));
+      });
+    }
   }
 
   if (has('tiny')) {
