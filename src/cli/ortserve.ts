@@ -279,7 +279,18 @@ async function runBackground(argv: string[], config: ServerConfig): Promise<numb
   return 0;
 }
 
+/** Appended to the usage: the client commands, dispatched at the top of main. */
+const CLIENT_COMMANDS = `
+client commands, run against a running server ("ortserve COMMAND --help" for their options):
+  ortserve evaluate FILE -m MODEL ...   accuracy, balanced accuracy, MCC, F1, confusion matrices and
+                                        latency of one or more models on labelled CSV/JSONL data
+  ortserve predict FILE -m MODEL ...    batch prediction of a CSV or JSONL file
+`;
+
 async function main(argv: string[]): Promise<number> {
+  // Client commands, imported only when used: the server's start-up does not load them.
+  if (argv[0] === 'evaluate') return (await import('./evaluate.js')).runEvaluate(argv.slice(1));
+  if (argv[0] === 'predict') return (await import('./predict.js')).runPredict(argv.slice(1));
   let args: ServerArgs;
   try {
     args = parseServerArgs(argv);
@@ -289,7 +300,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (args.help) {
-    console.log(USAGE);
+    console.log(USAGE + CLIENT_COMMANDS);
     return 0;
   }
   const pid = runningPid();
