@@ -7,19 +7,18 @@
  *
  * Unlike TorchServe's Python `text_classifier`, it batches: every text of every request in the batch is
  * tokenized, padded to the longest sequence of the batch (not to max_length) and run in one
- * `session.run`.
+ * `session.run`. model-config.yaml's `handler:` section sets `max_length`, `do_lower_case` and the
+ * taxonomy handler's text preparation (`clean_text`, `keep_sentences`; text/event-cleaning.ts).
  */
-import type ort from 'onnxruntime-node';
 import { BaseHandler, PredictionException, type Context, type RequestRow, type ResponseValue } from '../handler-api/index.js';
-import { buildFeeds, parseTextRequest, softmax, type IdType, type InvalidRequest, type TextRequest } from './text/batch.js';
-import { readModelFacts, readTextSettings, resolveMaxLength } from './text/settings.js';
-import { loadTextTokenizer, type TextTokenizer } from './text/tokenizer.js';
+import { parseTextRequest, type InvalidRequest, type TextRequest } from './text/batch.js';
+import { argmax, TextModel } from './text/text-model.js';
 
-/** The batch after tokenization: the feeds of the one session run and where each request's rows are. */
+/** The batch after tokenization: one token sequence per text, and where each request's rows are. */
 export interface PreparedBatch {
-  feeds: Record<string, ort.Tensor>;
+  sequences: number[][];
   requests: Array<TextRequest | InvalidRequest>;
-  /** For each request, the index of its first sequence in the batch tensors. */
+  /** For each request, the index of its first sequence in the batch. */
   firstRow: number[];
 }
 
@@ -30,65 +29,39 @@ export interface ScoredBatch {
   firstRow: number[];
 }
 
-const KNOWN_INPUTS = new Set(['input_ids', 'attention_mask', 'token_type_ids']);
+/** Parses a batch of requests and tokenizes every valid text; a batch with no valid request fails. */
+export function prepareBatch(data: RequestRow[], encode: (text: string) => number[]): PreparedBatch {
+  const requests = data.map(parseTextRequest);
+  if (!requests.some((r) => r.kind !== 'invalid')) {
+    // Nothing to classify: fail the batch with the (first) reason, as TorchServe's PredictionException does.
+    const first = requests.find((r): r is InvalidRequest => r.kind === 'invalid');
+    throw new PredictionException(first?.message ?? 'No text to classify', 400);
+  }
+  const sequences: number[][] = [];
+  const firstRow: number[] = [];
+  for (const request of requests) {
+    firstRow.push(sequences.length);
+    if (request.kind !== 'invalid') for (const text of request.texts) sequences.push(encode(text));
+  }
+  return { sequences, requests, firstRow };
+}
 
 export default class TextClassifierHandler extends BaseHandler<PreparedBatch, ScoredBatch> {
-  private tokenizer!: TextTokenizer;
-  private maxLength = 512;
-  private inputs = new Map<string, IdType>();
-  private outputName = 'logits';
-  private labels: Record<string, string> | null = null;
+  private model!: TextModel;
 
   override async initialize(context: Context): Promise<void> {
     await super.initialize(context);
-    const session = this.requireSession();
-    for (const meta of session.inputMetadata) {
-      if (!KNOWN_INPUTS.has(meta.name)) {
-        throw new Error(`text_classifier cannot feed the model input "${meta.name}" (it feeds input_ids, attention_mask, token_type_ids)`);
-      }
-      // Exports normally declare int64; a few declare int32, which is honoured rather than failing.
-      this.inputs.set(meta.name, meta.isTensor && meta.type === 'int32' ? 'int32' : 'int64');
-    }
-    if (!this.inputs.has('input_ids')) throw new Error('text_classifier needs a model with an "input_ids" input');
-    this.outputName = session.outputNames.includes('logits') ? 'logits' : (session.outputNames[0] ?? 'logits');
-
-    const settings = readTextSettings(this.modelDir, context.modelYamlConfig);
-    const facts = readModelFacts(this.modelDir);
-    this.tokenizer = loadTextTokenizer(this.modelDir, { doLowerCase: settings.doLowerCase });
-    this.maxLength = resolveMaxLength(settings.maxLength, this.tokenizer.modelMaxLength, facts.maxPosition);
-    // index_to_name.json (loaded by BaseHandler) wins over config.json's id2label.
-    this.labels = this.mapping ?? facts.id2label;
+    if (!this.session) throw new Error('text_classifier needs an ONNX model file (serializedFile in the manifest)');
+    const yaml = context.modelYamlConfig['handler'];
+    this.model = new TextModel(this.session, this.modelDir, typeof yaml === 'object' && yaml !== null ? (yaml as Record<string, unknown>) : {});
   }
 
   preprocess(data: RequestRow[]): PreparedBatch {
-    const requests = data.map(parseTextRequest);
-    const valid = requests.filter((r): r is TextRequest => r.kind !== 'invalid');
-    if (valid.length === 0) {
-      // Nothing to classify: fail the batch with the (first) reason, as TorchServe's PredictionException does.
-      const first = requests.find((r): r is InvalidRequest => r.kind === 'invalid');
-      throw new PredictionException(first?.message ?? 'No text to classify', 400);
-    }
-    const sequences: number[][] = [];
-    const firstRow: number[] = [];
-    for (const request of requests) {
-      firstRow.push(sequences.length);
-      if (request.kind === 'invalid') continue;
-      for (const text of request.texts) sequences.push(this.tokenizer.encode(text, this.maxLength));
-    }
-    return { feeds: buildFeeds(sequences, this.inputs, this.tokenizer.padTokenId), requests, firstRow };
+    return prepareBatch(data, (text) => this.model.encode(text));
   }
 
   override async inference(input: PreparedBatch): Promise<ScoredBatch> {
-    const session = this.requireSession();
-    const output = (await session.run(input.feeds))[this.outputName];
-    if (!output || output.dims.length !== 2) {
-      throw new Error(`The model output "${this.outputName}" is not a [batch, num_labels] tensor`);
-    }
-    const [rows, classes] = output.dims as [number, number];
-    const values = output.data as Float32Array;
-    const scores: number[][] = [];
-    for (let r = 0; r < rows; r++) scores.push(softmax(values.subarray(r * classes, (r + 1) * classes)));
-    return { scores, requests: input.requests, firstRow: input.firstRow };
+    return { scores: await this.model.scores(input.sequences), requests: input.requests, firstRow: input.firstRow };
   }
 
   postprocess(output: ScoredBatch): ResponseValue[] {
@@ -100,11 +73,9 @@ export default class TextClassifierHandler extends BaseHandler<PreparedBatch, Sc
       }
       const first = output.firstRow[idx] as number;
       const rows = output.scores.slice(first, first + request.texts.length);
-      if (request.kind === 'plain') return this.label(argmax(rows[0] as number[]));
-      if (request.kind === 'lines') return rows.map((s) => this.label(argmax(s)));
-      const ranked = (rows[0] as number[])
-        .map((score, i) => ({ label: this.label(i), score }))
-        .sort((a, b) => b.score - a.score);
+      if (request.kind === 'plain') return this.model.label(argmax(rows[0] as number[]));
+      if (request.kind === 'lines') return rows.map((s) => this.model.label(argmax(s)));
+      const ranked = this.model.ranked(rows[0] as number[]);
       return request.topK === null ? ranked : ranked.slice(0, request.topK);
     });
   }
@@ -112,24 +83,11 @@ export default class TextClassifierHandler extends BaseHandler<PreparedBatch, Sc
   override describeHandle(): ResponseValue {
     return {
       handler: 'text_classifier',
-      inputs: [...this.inputs.keys()],
-      max_length: this.maxLength,
-      labels: this.labels ?? {},
+      inputs: this.model.inputNames,
+      max_length: this.model.maxLength,
+      clean_text: this.model.preparation.cleanText,
+      keep_sentences: this.model.preparation.keepSentences,
+      labels: this.model.labels ?? {},
     };
   }
-
-  private label(index: number): string {
-    return this.labels?.[String(index)] ?? String(index);
-  }
-
-  private requireSession(): ort.InferenceSession {
-    if (!this.session) throw new Error('text_classifier needs an ONNX model file (serializedFile in the manifest)');
-    return this.session;
-  }
-}
-
-function argmax(values: number[]): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if ((values[i] as number) > (values[best] as number)) best = i;
-  return best;
 }

@@ -20,6 +20,7 @@ const BUILTIN_HANDLERS: Record<string, string> = {
 
 const HANDLER_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
 const HANDLER_API = fileURLToPath(new URL('../handler-api/index.js', import.meta.url));
+const TEXT_API = fileURLToPath(new URL('../handlers/text/index.js', import.meta.url));
 
 export interface HandlerModule {
   /** Absolute path of the module to import in the worker. */
@@ -50,6 +51,7 @@ const resolveFromOrtserve: Plugin = {
     b.onResolve({ filter: /^[^./]/ }, (args) => {
       if (isBuiltin(args.path)) return { path: args.path, external: true };
       if (args.path === 'ortserve' || args.path === 'ortserve/handler') return { path: HANDLER_API, external: true };
+      if (args.path === 'ortserve/text') return { path: TEXT_API, external: true };
       try {
         return { path: import.meta.resolve(args.path), external: true };
       } catch {

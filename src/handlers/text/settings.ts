@@ -12,6 +12,10 @@ export interface TextSettings {
   maxLength?: number;
   /** Overrides the tokenizer's own lower-casing. */
   doLowerCase?: boolean;
+  /** `clean_text`: the taxonomy handler's cleaning (event-cleaning.ts). */
+  cleanText?: boolean;
+  /** `keep_sentences`: keep the first n and last n sentences. */
+  keepSentences?: number;
 }
 
 /** Reads a JSON file of the model dir, or null when it does not exist. */
@@ -56,6 +60,12 @@ export function readTextSettings(modelDir: string, modelYamlConfig: Record<strin
   }
   if (merged['do_lower_case'] !== undefined && merged['do_lower_case'] !== null) {
     settings.doLowerCase = parseBoolean('do_lower_case', merged['do_lower_case']);
+  }
+  if (merged['clean_text'] !== undefined && merged['clean_text'] !== null) {
+    settings.cleanText = parseBoolean('clean_text', merged['clean_text']);
+  }
+  if (merged['keep_sentences'] !== undefined && merged['keep_sentences'] !== null) {
+    settings.keepSentences = parsePositiveInt('keep_sentences', merged['keep_sentences']);
   }
   return settings;
 }

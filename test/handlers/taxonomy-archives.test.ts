@@ -1,0 +1,89 @@
+/**
+ * The committed taxonomy archives (model-store/*.mar, built by `npm run build:models`), served by a
+ * real server: one label per line, and batched answers equal to single answers.
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { readSplit, eventText } from '../../tools/taxonomy/dataset.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+const STORE = fileURLToPath(new URL('../../../model-store/', import.meta.url));
+const TAXONOMIES = ['exhibitions_museums', 'family_kids', 'festivals_nightlife', 'food_drink', 'music', 'performing_arts', 'sports', 'tours_outdoors'];
+
+type EventAnswer = { taxonomy: string; subtaxonomy: string | null };
+
+describe('the taxonomy archives', () => {
+  let s: TestServer;
+  let auth: Record<string, string>;
+  const events = readSplit('test').slice(0, 24).map(eventText);
+
+  const put = async (model: string, body: string, json = false): Promise<unknown> => {
+    const r = await fetch(`${s.inferenceUrl}/predictions/${model}`, {
+      method: 'PUT',
+      headers: { ...auth, ...(json ? { 'Content-Type': 'application/json' } : {}) },
+      body,
+    });
+    const text = await r.text();
+    assert.equal(r.status, 200, text);
+    // Handlers' answers carry no content type (as in TorchServe): a list or an object is JSON text.
+    return /^[[{]/.test(text) ? JSON.parse(text) : text;
+  };
+
+  before(async () => {
+    s = await startTestServer();
+    auth = s.auth('inference');
+    for (const name of ['taxonomy', 'music_subtaxonomy', 'events']) {
+      copyFileSync(path.join(STORE, `${name}.mar`), path.join(s.modelStore, `${name}.mar`));
+      await s.register(`url=${name}.mar&initial_workers=1&batch_size=8&max_batch_delay=200`);
+    }
+  });
+  after(() => s.stop());
+
+  it('taxonomy.mar answers a label name for one line and one label per line for several', async () => {
+    const single = await Promise.all(events.slice(0, 6).map((e) => put('taxonomy', e)));
+    for (const label of single) assert.ok(TAXONOMIES.includes(label as string), String(label));
+    const lines = await put('taxonomy', events.slice(0, 6).join('\n'));
+    assert.deepEqual(lines, single);
+  });
+
+  it('taxonomy.mar cleans the text as the seed handler did: accents, URLs and e-mails do not change the label', async () => {
+    const base = 'Jazz quartet live at the Blue Room, saturday 9pm. Tickets 15.';
+    const noisy = `${base} Más información: info@blueroom.example.com, https://blueroom.example.com/tickets ¡Te esperamos!`;
+    assert.equal(await put('taxonomy', noisy), await put('taxonomy', base));
+  });
+
+  it('events.mar gives the sub-taxonomy exactly for music, agreeing with the two single models', async () => {
+    const answers = (await put('events', events.join('\n'))) as EventAnswer[];
+    assert.equal(answers.length, events.length);
+    const taxonomy = (await put('taxonomy', events.join('\n'))) as string[];
+    const music = events.filter((_, i) => taxonomy[i] === 'music');
+    assert.ok(music.length > 0, 'no music event among the first test listings');
+    const sub = music.length === 1 ? [await put('music_subtaxonomy', music[0]!)] : ((await put('music_subtaxonomy', music.join('\n'))) as string[]);
+    let k = 0;
+    answers.forEach((a, i) => {
+      assert.equal(a.taxonomy, taxonomy[i]);
+      assert.equal(a.subtaxonomy, a.taxonomy === 'music' ? sub[k++] : null);
+    });
+  });
+
+  it('events.mar answers batched requests as it answers them one at a time', async () => {
+    const oneByOne: unknown[] = [];
+    for (const e of events.slice(0, 12)) oneByOne.push(await put('events', e));
+    // Sent together, the requests share batches (batch_size 8, max_batch_delay 200).
+    const together = await Promise.all(events.slice(0, 12).map((e) => put('events', e)));
+    assert.deepEqual(together, oneByOne);
+  });
+
+  it('events.mar ranks labels with scores for a JSON request', async () => {
+    const music = (await put('events', JSON.stringify({ text: 'Symphony orchestra plays Beethoven and Brahms at the concert hall', top_k: 3 }), true)) as {
+      taxonomy: Array<{ label: string; score: number }>;
+      subtaxonomy: Array<{ label: string; score: number }> | null;
+    };
+    assert.equal(music.taxonomy.length, 3);
+    assert.ok(music.taxonomy[0]!.score >= music.taxonomy[1]!.score);
+    assert.equal(music.subtaxonomy === null, music.taxonomy[0]!.label !== 'music');
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * `npm run train:taxonomy`: splits the listings (70/15/15, stratified), trains the taxonomy and music
+ * sub-taxonomy models and prints their metrics on validation and test.
+ * `npm run build:models`: the same, then writes model-store/taxonomy.mar, music_subtaxonomy.mar and
+ * events.mar with the archiver's own code.
+ *
+ * Everything is deterministic (seeded split and training, fixed archive dates), so rebuilding from
+ * unchanged data gives the same models.
+ */
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createArchive } from '../../src/archive/writer.js';
+import { classificationReport, formatSummaryTable } from './report.js';
+import { readListings, SPLITS } from './dataset.js';
+import { splitListings, writeSplits } from './split.js';
+import { MUSIC_SUBTAXONOMY, TAXONOMY, trainModel, writeModelDir, writeTokenizer, type TrainedModel } from './train.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const WORK = path.join(ROOT, '.build', 'taxonomy');
+const ARCHIVE_DATE = new Date('2025-08-01T00:00:00Z');
+const MODEL_FILES = ['tokenizer.json', 'tokenizer_config.json', 'config.json', 'index_to_name.json'];
+
+async function archive(name: string, handler: string, dir: string, extraFiles: string[], serialized: string | null, store: string): Promise<string> {
+  const { outputPath } = await createArchive({
+    modelName: name,
+    version: '1.0',
+    handler,
+    serializedFile: serialized,
+    extraFiles: extraFiles.join(','),
+    configFile: path.join(dir, 'model-config.yaml'),
+    exportPath: store,
+    force: true,
+    now: ARCHIVE_DATE,
+  });
+  return outputPath;
+}
+
+async function writeArchives(models: TrainedModel[], store: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const t of models) {
+    const dir = path.join(WORK, t.spec.name);
+    out.push(await archive(t.spec.name, 'text_classifier', dir, MODEL_FILES.map((f) => path.join(dir, f)), path.join(dir, 'model.onnx'), store));
+  }
+  // events.mar: both model folders side by side, and the events handler.
+  const events = path.join(WORK, 'events');
+  const contents = path.join(events, 'contents');
+  rmSync(events, { recursive: true, force: true });
+  for (const t of models) cpSync(path.join(WORK, t.spec.name), path.join(contents, t.spec.name), { recursive: true });
+  for (const t of models) rmSync(path.join(contents, t.spec.name, 'model-config.yaml'));
+  const yaml = ['batchSize: 8', 'maxBatchDelay: 10', 'handler:'];
+  for (const t of models) {
+    yaml.push(`  ${t.spec.name}:`, `    max_length: ${t.spec.maxLength}`, '    clean_text: true', '    keep_sentences: 2');
+  }
+  writeFileSync(path.join(events, 'model-config.yaml'), `${yaml.join('\n')}\n`);
+  out.push(await archive('events', path.join(ROOT, 'handlers', 'events.ts'), events, [contents], null, store));
+  return out;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { archives: { type: 'boolean', default: false }, store: { type: 'string' } } });
+  const started = Date.now();
+  const splits = splitListings(readListings());
+  writeSplits(splits);
+  console.log(`listings: ${SPLITS.map((s) => `${s} ${splits[s].length}`).join(', ')}`);
+
+  rmSync(WORK, { recursive: true, force: true });
+  const tokenizerDir = path.join(WORK, 'tokenizer');
+  const tokenizer = writeTokenizer(tokenizerDir, splits.train);
+  const models = [TAXONOMY, MUSIC_SUBTAXONOMY].map((spec) => trainModel(spec, tokenizer, splits));
+  for (const t of models) {
+    writeModelDir(path.join(WORK, t.spec.name), tokenizerDir, t);
+    console.log(`\n${t.spec.name}: ${t.labels.length} labels, best epoch ${t.bestEpoch}`);
+    console.log(formatSummaryTable(['validation', 'test'].map((s) => ({ name: s, report: classificationReport(t.predictions[s as 'validation' | 'test']) }))));
+  }
+  if (values.archives) {
+    const store = path.resolve(values.store ?? path.join(ROOT, 'model-store'));
+    mkdirSync(store, { recursive: true });
+    for (const file of await writeArchives(models, store)) console.log(`wrote ${path.relative(process.cwd(), file)}`);
+  }
+  console.log(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return 0;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err instanceof Error ? err.stack : err);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,71 @@
+/**
+ * The taxonomy data set: event listings written for the project (examples/taxonomy/data/listings/*.jsonl),
+ * and its fixed split into train / validation / test CSV files.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'csv-parse/sync';
+
+export const DATA_DIR = fileURLToPath(new URL('../../../examples/taxonomy/data/', import.meta.url));
+export const SPLITS = ['train', 'validation', 'test'] as const;
+export type SplitName = (typeof SPLITS)[number];
+export const COLUMNS = ['id', 'lang', 'title', 'description', 'taxonomy', 'subtaxonomy'] as const;
+
+export interface Listing {
+  id: string;
+  lang: 'en' | 'es';
+  title: string;
+  description: string;
+  taxonomy: string;
+  /** Only music listings have one. */
+  subtaxonomy: string | null;
+}
+
+/** The text a client sends for a listing: its title and description, as one line. */
+export function eventText(l: Pick<Listing, 'title' | 'description'>): string {
+  return `${l.title}. ${l.description}`.replace(/\s+/g, ' ');
+}
+
+function toListing(raw: Record<string, unknown>, where: string): Listing {
+  const str = (k: string): string => {
+    const v = raw[k];
+    if (typeof v !== 'string' || v.trim() === '') throw new Error(`${where}: "${k}" must be a non-empty string`);
+    return v;
+  };
+  const lang = str('lang');
+  if (lang !== 'en' && lang !== 'es') throw new Error(`${where}: lang must be en or es`);
+  const sub = raw['subtaxonomy'];
+  return {
+    id: str('id'),
+    lang,
+    title: str('title'),
+    description: str('description'),
+    taxonomy: str('taxonomy'),
+    subtaxonomy: typeof sub === 'string' && sub !== '' ? sub : null,
+  };
+}
+
+/** Every listing of every `.jsonl` file under `listings/`, files in name order. */
+export function readListings(dir = path.join(DATA_DIR, 'listings')): Listing[] {
+  const out: Listing[] = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort()) {
+    readFileSync(path.join(dir, file), 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        if (line.trim() !== '') out.push(toListing(JSON.parse(line) as Record<string, unknown>, `${file}:${i + 1}`));
+      });
+  }
+  const ids = new Set<string>();
+  for (const l of out) {
+    if (ids.has(l.id)) throw new Error(`duplicate listing id ${l.id}`);
+    ids.add(l.id);
+  }
+  return out;
+}
+
+/** One split file as written by `splitListings` (subtaxonomy "" → null). */
+export function readSplit(name: SplitName, dir = DATA_DIR): Listing[] {
+  const rows = parse(readFileSync(path.join(dir, `${name}.csv`), 'utf8'), { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+  return rows.map((r, i) => toListing(r, `${name}.csv:${i + 2}`));
+}
