@@ -16,6 +16,7 @@ import { inferenceRoutes } from './inference-routes.js';
 import { managementRoutes } from './management-routes.js';
 import { inferenceApi, managementApi } from './openapi.js';
 import { sendError, sendJson, sendTooLarge, setStandardHeaders } from './respond.js';
+import { uiPage, uiRoutes } from './ui-routes.js';
 
 /** `all` is the single listener used when inference and management share one address. */
 export type ApiRole = 'inference' | 'management' | 'all';
@@ -53,10 +54,13 @@ function tokenRoute(deps: HttpDeps, x: Exchange): boolean {
 
 async function dispatch(deps: HttpDeps, role: ApiRole, x: Exchange): Promise<void> {
   if (apiDescription(role, x)) return;
+  // The /ui page needs no token (a browser navigation cannot send one); its data calls do.
+  if (role !== 'management' && uiPage(x)) return;
   if (role !== 'inference' && tokenRoute(deps, x)) return;
   if (deps.tokens && !deps.tokens.check(tokenKind(role, x), x.req.headers.authorization)) {
     throw new InvalidKeyException(MESSAGES.invalidToken);
   }
+  if (role !== 'management' && uiRoutes(deps, x)) return;
   if (role !== 'management' && (await inferenceRoutes(deps, x))) return;
   if (role !== 'inference' && (await managementRoutes(deps, x))) return;
   throw new ResourceNotFoundException(MESSAGES.notFoundRoute);
