@@ -4,7 +4,7 @@
  * collide with a server on 8080).
  */
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -55,5 +55,51 @@ describe('README: Coming from TorchServe', () => {
 
     const stop = await cli(bin('ortserve'), ['--stop']);
     assert.match(stop.stdout, /ortserve has stopped\./);
+  });
+});
+
+describe('README: the taxonomy classifier', () => {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const dir = makeTempDir('ortserve-readme-taxonomy-');
+
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("serves model-store/ as npm start does, and the README's curl prints a taxonomy per line of sample.txt", async () => {
+    // npm start's command and config.properties, with free ports instead of 8080-8082.
+    const start = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+    const args = start.split(' ').slice(1);
+    const config = readFileSync(path.join(root, 'config.properties'), 'utf8')
+      .replace(/(_address=http:\/\/127\.0\.0\.1):\d+/g, '$1:0')
+      .replace(/^model_store=.*$/m, `model_store=${path.join(root, 'model-store')}`);
+    writeFileSync(path.join(dir, 'config.properties'), config);
+    mkdirSync(path.join(dir, 'examples', 'taxonomy'), { recursive: true });
+    writeFileSync(path.join(dir, 'examples', 'taxonomy', 'sample.txt'), readFileSync(path.join(root, 'examples', 'taxonomy', 'sample.txt')));
+
+    const server = spawn(process.execPath, [path.join(root, args[0]!), ...args.slice(1)], {
+      cwd: dir,
+      env: { ...process.env, LOG_LOCATION: path.join(dir, 'logs') },
+    });
+    try {
+      let out = '';
+      const inference = await new Promise<string>((resolve, reject) => {
+        server.stdout.on('data', (c: Buffer) => {
+          out += c.toString();
+          const m = /Inference API bound to (\S+)[\s\S]*Model server started\./.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        server.once('exit', (code) => reject(new Error(`the server exited (${code}): ${out}`)));
+      });
+      const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+      const curl = /^curl .*\/predictions\/taxonomy -T examples\/taxonomy\/sample\.txt$/m.exec(readme)?.[0];
+      assert.ok(curl, 'the README has the taxonomy curl command');
+      const { stdout } = await run('bash', ['-c', curl.replace('http://127.0.0.1:8080', inference)], { cwd: dir, timeout: 30_000 });
+      const labels = JSON.parse(stdout) as string[];
+      const lines = readFileSync(path.join(dir, 'examples', 'taxonomy', 'sample.txt'), 'utf8').trim().split('\n');
+      assert.equal(labels.length, lines.length);
+      const taxonomies = ['exhibitions_museums', 'family_kids', 'festivals_nightlife', 'food_drink', 'music', 'performing_arts', 'sports', 'tours_outdoors'];
+      for (const l of labels) assert.ok(taxonomies.includes(l), l);
+    } finally {
+      server.kill('SIGTERM');
+    }
   });
 });
