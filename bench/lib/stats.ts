@@ -3,21 +3,10 @@
  * Nothing here does I/O, so test/bench covers it without a model or a server.
  */
 
-/**
- * The p-th percentile (0-100) of `sorted` (ascending), by linear interpolation between the closest
- * ranks (NumPy's default). NaN for an empty list.
- */
-export function percentile(sorted: ArrayLike<number>, p: number): number {
-  const n = sorted.length;
-  if (n === 0) return Number.NaN;
-  if (p <= 0) return sorted[0]!;
-  if (p >= 100) return sorted[n - 1]!;
-  const rank = (p / 100) * (n - 1);
-  const lo = Math.floor(rank);
-  const hi = Math.min(n - 1, lo + 1);
-  const frac = rank - lo;
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * frac;
-}
+import { percentile, type LatencySummary } from '../../src/evaluation/latency.js';
+
+// One percentile method for the benchmark and `ortserve evaluate`: NumPy's default.
+export { percentile, type LatencySummary };
 
 /** Ascending copy of the values as a Float64Array (numeric sort, not string sort). */
 export function sortedCopy(values: ArrayLike<number>): Float64Array {
@@ -35,14 +24,6 @@ export function mean(values: ArrayLike<number>): number {
   return sum / values.length;
 }
 
-export interface LatencySummary {
-  count: number;
-  mean: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-}
 
 /** Summary of latencies (any unit; the benchmark uses milliseconds). */
 export function summarizeLatencies(values: ArrayLike<number>): LatencySummary {

@@ -1,7 +1,7 @@
 /**
  * Latency percentiles of the requests an evaluation sent. The method is NumPy's default (linear
- * interpolation between closest ranks), the one `npm run bench` reports (bench/lib/stats.ts), so the two
- * reports agree; it is the formula, written out, rather than a statistics package for four lines.
+ * interpolation between closest ranks); `npm run bench` uses this function too (bench/lib/stats.ts), so
+ * the two reports agree. It is the formula, written out, rather than a statistics package for four lines.
  */
 
 export interface LatencySummary {
@@ -14,7 +14,7 @@ export interface LatencySummary {
 }
 
 /** The p-th percentile (0-100) of ascending `sorted`; NaN when it is empty. */
-export function percentile(sorted: readonly number[], p: number): number {
+export function percentile(sorted: ArrayLike<number>, p: number): number {
   const n = sorted.length;
   if (n === 0) return Number.NaN;
   const rank = (Math.min(100, Math.max(0, p)) / 100) * (n - 1);
