@@ -15,7 +15,7 @@ import { createArchive } from '../../src/archive/writer.js';
 import { classificationReport, formatSummaryTable } from './report.js';
 import { readListings, SPLITS } from './dataset.js';
 import { splitListings, writeSplits } from './split.js';
-import { MUSIC_SUBTAXONOMY, TAXONOMY, trainModel, writeModelDir, writeTokenizer, type TrainedModel } from './train.js';
+import { MUSIC_SUBTAXONOMY, TAXONOMY, trainModel, writeModelDir, type TrainedModel } from './train.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const WORK = path.join(ROOT, '.build', 'taxonomy');
@@ -66,11 +66,10 @@ export async function main(argv: string[]): Promise<number> {
   console.log(`listings: ${SPLITS.map((s) => `${s} ${splits[s].length}`).join(', ')}`);
 
   rmSync(WORK, { recursive: true, force: true });
-  const tokenizerDir = path.join(WORK, 'tokenizer');
-  const tokenizer = writeTokenizer(tokenizerDir, splits.train);
-  const models = [TAXONOMY, MUSIC_SUBTAXONOMY].map((spec) => trainModel(spec, tokenizer, splits));
+  const tokenizerDir = (name: string): string => path.join(WORK, 'tokenizers', name);
+  const models = [TAXONOMY, MUSIC_SUBTAXONOMY].map((spec) => trainModel(spec, tokenizerDir(spec.name), splits));
   for (const t of models) {
-    writeModelDir(path.join(WORK, t.spec.name), tokenizerDir, t);
+    writeModelDir(path.join(WORK, t.spec.name), tokenizerDir(t.spec.name), t);
     console.log(`\n${t.spec.name}: ${t.labels.length} labels, best epoch ${t.bestEpoch}`);
     console.log(formatSummaryTable(['validation', 'test'].map((s) => ({ name: s, report: classificationReport(t.predictions[s as 'validation' | 'test']) }))));
   }
