@@ -8,6 +8,9 @@ import type { ServerConfig } from './config/types.js';
 import { createRequestListener, type ApiRole } from './http/app.js';
 import type { HttpDeps } from './http/exchange.js';
 import { closeListener, listen, type Listener } from './http/listeners.js';
+import { ServerLogs } from './logging/server-logs.js';
+import { createMetricsListener } from './metrics/metrics-listener.js';
+import { ServerMetricsImpl, versionStates } from './metrics/server-metrics.js';
 import { ModelManager } from './registry/model-manager.js';
 import { expandLoadModels, loadStartupModels, restoreSnapshot } from './registry/startup-models.js';
 import { snapshotToRestore } from './snapshot/restore-source.js';
@@ -17,6 +20,8 @@ export interface RunningServer {
   /** Bound URLs; equal when inference and management share one listener. */
   inferenceUrl: string;
   managementUrl: string;
+  /** The metrics API's URL, or null with enable_metrics_api=false. */
+  metricsUrl: string | null;
   manager: ModelManager;
   tokens: TokenStore | null;
   /** Drains the listeners, writes the shutdown snapshot, stops every worker. */
@@ -30,10 +35,15 @@ export interface StartOptions {
 }
 
 export async function startServer(config: ServerConfig, opts: StartOptions): Promise<RunningServer> {
-  const log = opts.log ?? ((m: string) => console.log(m));
+  // Every line also goes to $LOG_LOCATION/ts_log.log; requests to access_log.log, handler output to model_log.log.
+  const logs = new ServerLogs(config.logLocation, { format: config.logFormat });
+  const print = opts.log ?? ((m: string) => console.log(m));
+  const log = (m: string): void => (logs.server(m), print(m));
   const tokens = config.disableTokenAuthorization ? null : new TokenStore(opts.cwd, config.tokenExpirationMin);
   let starting = true;
   let snapshots: SnapshotManager | null = null;
+  // Read at scrape time: queue depths, workers by state, the queues' own drop counters.
+  const metrics: ServerMetricsImpl = new ServerMetricsImpl(config, () => versionStates(manager));
   // Snapshots wait until startup is over: a crash during a restore must not replace the snapshot being restored.
   const manager = new ModelManager(
     config,
@@ -41,11 +51,14 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
       if (!starting) snapshots?.save('snapshot');
     },
     log,
+    metrics,
+    logs.workerOutput,
   );
   snapshots = new SnapshotManager(config, manager);
-  const deps: HttpDeps = { config, manager, tokens };
+  const deps: HttpDeps = { config, manager, tokens, metrics };
 
   const listeners: Listener[] = [];
+  let metricsListener: Listener | null = null;
   try {
     const shared = config.inferenceAddress.raw === config.managementAddress.raw;
     const roles: Array<[ApiRole, ServerConfig['inferenceAddress']]> = shared
@@ -54,16 +67,20 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
           ['inference', config.inferenceAddress],
           ['management', config.managementAddress],
         ];
-    for (const [role, address] of roles) listeners.push(await listen(createRequestListener(deps, role), address, config));
+    for (const [role, address] of roles) listeners.push(await listen(logs.wrapListener(createRequestListener(deps, role)), address, config));
+    if (config.enableMetricsApi) metricsListener = await listen(logs.wrapListener(createMetricsListener(metrics)), config.metricsAddress, config);
   } catch (err) {
     await Promise.all(listeners.map((l) => closeListener(l, 0)));
     tokens?.remove();
+    await logs.close();
     throw err;
   }
   const inferenceUrl = listeners[0]!.url;
   const managementUrl = listeners[listeners.length - 1]!.url;
   log(`Inference API bound to ${inferenceUrl}`);
   log(`Management API bound to ${managementUrl}`);
+  if (metricsListener) log(`Metrics API bound to ${metricsListener.url}`);
+  if (metricsListener) listeners.push(metricsListener);
   log(`Cores: ${availableParallelism()}, model store: ${config.modelStore ?? '(none)'}`);
 
   // The snapshot brings back what was registered, scaled and made default at run time; then the models
@@ -79,15 +96,18 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
     await Promise.all(listeners.map((l) => closeListener(l, 0)));
     await manager.shutdown();
     tokens?.remove();
+    await logs.close();
     throw err;
   }
   starting = false;
   snapshots.save('startup');
+  logs.server('Model server started.');
 
   let closing: Promise<void> | null = null;
   return {
     inferenceUrl,
     managementUrl,
+    metricsUrl: metricsListener?.url ?? null,
     manager,
     tokens,
     close(graceMs = 30_000) {
@@ -95,6 +115,8 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
         await Promise.all(listeners.map((l) => closeListener(l, graceMs)));
         snapshots.save('shutdown');
         await manager.shutdown();
+        metrics.close();
+        await logs.close();
       })();
       return closing;
     },

@@ -37,6 +37,12 @@ export const TORCHSERVE_DEFAULT_ALLOWED_URLS = 'file://.*|http(s)?://.*';
  */
 export const ORTSERVE_DEFAULT_ALLOWED_URLS = 'file://.*';
 
+/** TorchServe's own metrics_mode default, for reference: metrics go to log files and /metrics is empty. */
+export const TORCHSERVE_DEFAULT_METRICS_MODE = 'log';
+
+/** ortserve deviation: /metrics serves TorchServe's and ortserve's metrics unless the operator says otherwise. */
+export const ORTSERVE_DEFAULT_METRICS_MODE = 'prometheus';
+
 export const CONFIG_KEYS: Readonly<Record<string, ConfigKey>> = {
   // --- listeners -------------------------------------------------------------------------------------
   inference_address: key('http://127.0.0.1:8080', 'TS_INFERENCE_ADDRESS'),
@@ -82,6 +88,11 @@ export const CONFIG_KEYS: Readonly<Record<string, ConfigKey>> = {
   /** ortserve-only: the cap on (estimated) padded tokens per batch; model-config.yaml `maxBatchTokens` overrides it. */
   max_batch_tokens: key('1024', 'TS_MAX_BATCH_TOKENS'),
   debug: key('false', 'TS_DEBUG'),
+  /**
+   * ortserve-only: `text` (TorchServe's log4j2 line patterns) or `json` (one JSON object per line) for
+   * ts_log.log, model_log.log and access_log.log. The ORTSERVE_LOG_FORMAT variable overrides it (docs/logging.md).
+   */
+  log_format: key('text', null),
 
   // --- security ------------------------------------------------------------------------------------
   token_expiration_min: key('60', 'TS_TOKEN_EXPIRATION_TIME_MIN'),
@@ -89,7 +100,8 @@ export const CONFIG_KEYS: Readonly<Record<string, ConfigKey>> = {
   enable_model_api: key('false', 'TS_ENABLE_MODEL_API'),
 
   // --- metrics -------------------------------------------------------------------------------------
-  metrics_mode: key('log', 'TS_METRICS_MODE'),
+  /** ortserve deviation: `prometheus` (TorchServe: `log`, which leaves /metrics empty; docs/metrics.md). */
+  metrics_mode: key(ORTSERVE_DEFAULT_METRICS_MODE, 'TS_METRICS_MODE'),
   /** Not env-mappable in TorchServe (no TS_ constant). */
   metric_time_interval: key('60', null),
   disable_system_metrics: key('false', 'TS_DISABLE_SYSTEM_METRICS'),

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import { parseListenAddress } from './address.js';
-import { configKey, envMappings } from './defaults.js';
+import { configKey, envMappings, ORTSERVE_DEFAULT_METRICS_MODE } from './defaults.js';
 import { ConfigError } from './errors.js';
 import { parseModelsJson } from './models-json.js';
 import { parseProperties } from './properties.js';
@@ -185,7 +185,7 @@ function tokenExpiration(r: Reader): number {
 
 /** TorchServe strips whitespace, upper-cases and falls back to `log` with an error for unknown modes. */
 function metricsMode(r: Reader): ServerConfig['metricsMode'] {
-  const raw = r.string('metrics_mode') ?? 'log';
+  const raw = r.string('metrics_mode') ?? ORTSERVE_DEFAULT_METRICS_MODE;
   const mode = raw.replace(/\s/g, '').toLowerCase();
   if (mode === 'log' || mode === 'prometheus' || mode === 'legacy') return mode;
   r.warnings.push(`Configured metrics mode "${raw}" not supported; using "log"`);
@@ -197,6 +197,14 @@ function batchScheduler(r: Reader): ServerConfig['batchScheduler'] {
   const raw = (r.string('batch_scheduler') ?? 'adaptive').trim().toLowerCase();
   if (raw === 'adaptive' || raw === 'torchserve') return raw;
   throw new ConfigError(`batch_scheduler must be "adaptive" or "torchserve", not "${raw}"`);
+}
+
+/** ortserve's own key: ORTSERVE_LOG_FORMAT wins over `log_format`; an unknown value is a configuration error. */
+function logFormat(r: Reader, env: Env): ServerConfig['logFormat'] {
+  const fromEnv = env['ORTSERVE_LOG_FORMAT'];
+  const raw = (fromEnv || r.string('log_format') || 'text').trim().toLowerCase();
+  if (raw === 'text' || raw === 'json') return raw;
+  throw new ConfigError(`log_format must be "text" or "json", not "${raw}"${fromEnv ? ' (ORTSERVE_LOG_FORMAT)' : ''}`);
 }
 
 /**
@@ -293,6 +301,7 @@ export function loadConfig(cli: CliOverrides, env: Env, cwd: string): ServerConf
     batchScheduler: batchScheduler(r),
     maxBatchTokens: r.int('max_batch_tokens'),
     logLocation,
+    logFormat: logFormat(r, env),
     tempDir,
     modelSnapshot: props.get('model_snapshot') ?? null,
     properties: Object.fromEntries(props),

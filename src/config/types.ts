@@ -69,6 +69,8 @@ export interface ServerConfig {
   maxBatchTokens: number;
   /** Directory for logs and `config/` snapshots (`LOG_LOCATION`, default `logs`). */
   logLocation: string;
+  /** ortserve-only: `log_format` (or env ORTSERVE_LOG_FORMAT) of the log files; see docs/logging.md. */
+  logFormat: 'text' | 'json';
   /** Where archives are extracted (`TEMP`, default os.tmpdir()). */
   tempDir: string;
   /** model_snapshot JSON found in the config file (when the file is a snapshot), else null. */
@@ -83,7 +85,7 @@ export interface ServerConfig {
   configFile: string | null;
   /** `debug=true`: TorchServe then starts 1 worker per startup model. */
   debug: boolean;
-  /** `metrics_mode`; an unknown value falls back to `log` with a warning, as in TorchServe. */
+  /** `metrics_mode`, default `prometheus` (TorchServe: `log`); an unknown value falls back to `log` with a warning, as in TorchServe. */
   metricsMode: 'log' | 'prometheus' | 'legacy';
   /** `metric_time_interval`: seconds between system-metric collections (default 60). */
   metricTimeIntervalSec: number;

@@ -95,6 +95,7 @@ export function createRequestListener(deps: HttpDeps, role: ApiRole): RequestLis
   return (req, res) => {
     // TorchServe sends no Date header; x-request-id and cache headers go on every response.
     res.sendDate = false;
+    res.once('finish', () => deps.metrics.response(res.statusCode));
     const requestId = randomUUID();
     setStandardHeaders(res, requestId, deps.config);
     readBody(req, deps.config.maxRequestSize).then(

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TokenStore } from '../auth/token-store.js';
 import type { ServerConfig } from '../config/types.js';
+import type { ServerMetrics } from '../metrics/hooks.js';
 import type { ModelManager } from '../registry/model-manager.js';
 
 /** What the HTTP layer needs from the rest of the server. */
@@ -9,6 +10,8 @@ export interface HttpDeps {
   manager: ModelManager;
   /** null when token authorization is disabled. */
   tokens: TokenStore | null;
+  /** Request counters and latencies (src/metrics); NO_METRICS when not measured. */
+  metrics: ServerMetrics;
 }
 
 /** One request on its way through the route chain. */

@@ -39,16 +39,25 @@ async function predict(deps: HttpDeps, x: Exchange, t: Target): Promise<void> {
     headers: { ...clientHeaders(x.req), url_path: t.urlPath, explain: t.explain ? 'True' : 'False' },
     parameters: await requestParameters(x.req, x.body),
   };
-  if (mv.settings.useJobTicket && !mv.workerList.some((w) => w.state === 'ready' && !w.busy)) {
-    throw new ServiceUnavailableException(`Model "${mv.name}" has no worker to serve inference request. Please use scale workers API to add workers.`);
-  }
   const bytes = request.parameters.reduce((n, p) => n + p.value.byteLength, 0);
   const job = new Job(request, estimateTokens(bytes, mv.settings.maxSequenceTokens));
-  mv.submit(job, t.version !== null);
+  const measured = deps.metrics.prediction(mv.name, mv.version, t.version, job);
   // A client that hangs up before its answer should not cost a worker any time.
   x.res.once('close', () => {
     if (!x.res.writableFinished) job.cancelled = true;
+    measured(x.res.writableFinished ? x.res.statusCode : null);
   });
+  if (mv.settings.useJobTicket && !mv.workerList.some((w) => w.state === 'ready' && !w.busy)) {
+    deps.metrics.rejected(mv.name, mv.version, 'job_ticket');
+    throw new ServiceUnavailableException(`Model "${mv.name}" has no worker to serve inference request. Please use scale workers API to add workers.`);
+  }
+  const reason = mv.workerList.length === 0 ? 'no_worker' : 'queue_full';
+  try {
+    mv.submit(job, t.version !== null);
+  } catch (err) {
+    deps.metrics.rejected(mv.name, mv.version, reason);
+    throw err;
+  }
   const outcome = await job.outcome;
   if (outcome.ok) sendPrediction(x.res, outcome.response);
   else sendError(x.res, outcome.error);

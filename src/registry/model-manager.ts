@@ -16,6 +16,8 @@ import {
   InvalidModelException,
   ServeError,
 } from '../errors.js';
+import { CONSOLE_OUTPUT, type WorkerOutput } from '../logging/worker-output.js';
+import { NO_METRICS, type ServerMetrics } from '../metrics/hooks.js';
 import { prepareHandler } from '../workers/handler-source.js';
 import { ModelRegistry } from './model-registry.js';
 import { ModelVersion, WorkerIdCounter } from './model-version.js';
@@ -36,6 +38,8 @@ export class ModelManager {
     readonly config: ServerConfig,
     private readonly onChange: () => void,
     private readonly log: (message: string) => void = () => undefined,
+    private readonly metrics: ServerMetrics = NO_METRICS,
+    private readonly workerOutput: WorkerOutput = CONSOLE_OUTPUT,
   ) {
     this.ids = new WorkerIdCounter(config.initialWorkerPort);
   }
@@ -59,11 +63,13 @@ export class ModelManager {
       await archive?.dispose();
       await rm(workDir, { recursive: true, force: true });
       if (resolved.downloadedFile) await rm(resolved.downloadedFile, { force: true });
+      this.metrics.modelLoad(params.modelName || nameFromUrl(params.url), '', false);
       throw err;
     }
     const { name, version } = mv;
     const workers = mv.settings.minWorkers;
     if (workers <= 0) {
+      this.metrics.modelLoad(name, version, true);
       this.onChange();
       return {
         status: 200,
@@ -72,6 +78,7 @@ export class ModelManager {
     }
     if (!params.synchronous) {
       await mv.scale(workers, mv.settings.maxWorkers, false);
+      this.metrics.modelLoad(name, version, true);
       this.onChange();
       return { status: 202, message: 'Processing worker updates...' };
     }
@@ -80,9 +87,11 @@ export class ModelManager {
     } catch (err) {
       this.registry.forget(mv);
       await mv.dispose();
+      this.metrics.modelLoad(name, version, false);
       const status = err instanceof ServeError ? err.status : 500;
       throw new InternalServerException(`Failed to start workers for model ${name} version: ${version}`, status);
     }
+    this.metrics.modelLoad(name, version, true);
     this.onChange();
     return { status: 200, message: `Model "${name}" Version: ${version} registered with ${workers} initial workers` };
   }
@@ -125,6 +134,8 @@ export class ModelManager {
       },
       this.config,
       this.ids,
+      this.metrics,
+      this.workerOutput,
     );
     this.registry.add(mv);
     return mv;

@@ -6,6 +6,8 @@ import { rm } from 'node:fs/promises';
 import type { OpenedArchive } from '../archive/types.js';
 import type { ServerConfig } from '../config/types.js';
 import { InternalServerException, ServiceUnavailableException } from '../errors.js';
+import { CONSOLE_OUTPUT, type WorkerOutput } from '../logging/worker-output.js';
+import { NO_METRICS, type ServerMetrics } from '../metrics/hooks.js';
 import { JobQueue } from '../scheduling/job-queue.js';
 import type { Job } from '../scheduling/job.js';
 import type { HandlerModule } from '../workers/handler-source.js';
@@ -55,6 +57,8 @@ export class ModelVersion {
     init: ModelVersionInit,
     private readonly config: ServerConfig,
     private readonly ids: WorkerIdCounter,
+    private readonly metrics: ServerMetrics = NO_METRICS,
+    private readonly workerOutput: WorkerOutput = CONSOLE_OUTPUT,
   ) {
     this.name = init.name;
     this.version = init.version;
@@ -163,6 +167,8 @@ export class ModelVersion {
         responseTimeoutSec: s.responseTimeout,
         startupTimeoutSec: s.startupTimeout,
         maxRetryTimeoutSec: s.maxRetryTimeoutInSec,
+        metrics: this.metrics,
+        workerOutput: this.workerOutput,
       },
     );
   }

@@ -5,6 +5,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import { InternalServerException, MESSAGES, ServeError } from '../errors.js';
+import { CONSOLE_OUTPUT, type WorkerOutput } from '../logging/worker-output.js';
+import type { ServerMetrics } from '../metrics/hooks.js';
 import type { BatchPolicy, JobQueue } from '../scheduling/job-queue.js';
 import type { Job } from '../scheduling/job.js';
 import type { FromWorker, ToWorker, WorkerInit } from './messages.js';
@@ -21,6 +23,10 @@ export interface WorkerSettings {
   responseTimeoutSec: number;
   startupTimeoutSec: number;
   maxRetryTimeoutSec: number;
+  /** Load times, restarts and batches are reported here (src/metrics). */
+  metrics?: ServerMetrics;
+  /** Takes the thread's stdout/stderr (the model log); default: the console. */
+  workerOutput?: WorkerOutput;
 }
 
 class LoadFailure extends ServeError {
@@ -107,9 +113,13 @@ export class WorkerHandle {
 
   /** Starts the thread and waits for the handler to load. */
   private async start(): Promise<boolean> {
+    const { modelName, modelVersion } = this.init.info;
+    if (this.thread) this.settings.metrics?.workerRestarted(modelName, modelVersion);
+    const loadStart = performance.now();
     this.state = this.recoveringSince === null ? 'starting' : 'recovering';
     this.threadError = null;
-    const thread = new Worker(WORKER_SCRIPT, { workerData: this.init, stdout: false, stderr: false });
+    const thread = new Worker(WORKER_SCRIPT, { workerData: this.init, stdout: true, stderr: true });
+    (this.settings.workerOutput ?? CONSOLE_OUTPUT)(thread, `W-${this.id}-${this.init.info.modelName}_${this.init.info.modelVersion}`);
     this.thread = thread;
     const outcome = await new Promise<FromWorker | 'died' | 'timeout'>((resolve) => {
       const timer = setTimeout(() => resolve('timeout'), this.settings.startupTimeoutSec * 1000);
@@ -133,6 +143,7 @@ export class WorkerHandle {
         this.pending?.resolve('died');
       });
       this.state = 'ready';
+      this.settings.metrics?.workerLoaded(modelName, modelVersion, this.id, performance.now() - loadStart);
       this.recoveringSince = null;
       this.retry = 0;
       this.resolveFirstLoad();
@@ -168,13 +179,16 @@ export class WorkerHandle {
   private async runBatch(jobs: Job[]): Promise<boolean> {
     const now = performance.now();
     for (const j of jobs) j.scheduledAt = now;
+    this.settings.metrics?.batch(this.init.info.modelName, this.init.info.modelVersion, jobs);
     const batchId = ++this.batchCounter;
     this.busy = true;
     const reply = new Promise<FromWorker | 'died'>((resolve) => (this.pending = { batchId, jobs, resolve }));
     const msg: ToWorker = { type: 'predict', batchId, requests: jobs.map((j) => j.request) };
     this.thread!.postMessage(msg);
+    const posted = performance.now();
     const timer = setTimeout(() => this.pending?.resolve('died'), this.settings.responseTimeoutSec * 1000);
     const result = await reply;
+    const replied = performance.now();
     clearTimeout(timer);
     this.pending = null;
     this.busy = false;
@@ -193,6 +207,7 @@ export class WorkerHandle {
     } else {
       result.responses.forEach((r, i) => jobs[i]!.complete(r));
     }
+    this.settings.metrics?.workerThreadTime(posted - now + (performance.now() - replied));
     return true;
   }
 

@@ -46,7 +46,7 @@ describe('the defaults table', () => {
       disable_token_authorization: 'false',
       enable_model_api: 'false',
       enable_envvars_config: 'false',
-      metrics_mode: 'log',
+      metrics_mode: 'prometheus',
       metric_time_interval: '60',
       disable_system_metrics: 'false',
       debug: 'false',
@@ -134,7 +134,8 @@ describe('loadConfig with no file, no env and no CLI flags', () => {
     assert.equal(c.modelSnapshot, null);
     assert.deepEqual(c.properties, {});
     assert.equal(c.debug, false);
-    assert.equal(c.metricsMode, 'log');
+    // ortserve's default; TorchServe's is log (docs/compatibility.md).
+    assert.equal(c.metricsMode, 'prometheus');
     assert.equal(c.metricTimeIntervalSec, 60);
     assert.equal(c.disableSystemMetrics, false);
     assert.deepEqual(c.warnings, []);

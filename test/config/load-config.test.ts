@@ -126,7 +126,7 @@ describe('environment variables', () => {
   const env = {
     TS_INFERENCE_ADDRESS: 'http://0.0.0.0:9080',
     TS_JOB_QUEUE_SIZE: '7',
-    TS_METRICS_MODE: 'prometheus',
+    TS_METRICS_MODE: 'legacy',
     TS_DISABLE_TOKEN_AUTHORIZATION: 'true',
     TS_ENABLE_MODEL_API: 'true',
     TS_TOKEN_EXPIRATION_TIME_MIN: '1.5',
@@ -137,7 +137,7 @@ describe('environment variables', () => {
     const c = load('job_queue_size=3\n', env);
     assert.equal(c.inferenceAddress.port, 8080);
     assert.equal(c.jobQueueSize, 3);
-    assert.equal(c.metricsMode, 'log');
+    assert.equal(c.metricsMode, 'prometheus');
     assert.equal(c.disableTokenAuthorization, false);
     assert.equal(c.enableModelApi, false);
   });
@@ -146,7 +146,7 @@ describe('environment variables', () => {
     const c = load('enable_envvars_config=true\njob_queue_size=3\nmetric_time_interval=30\n', env);
     assert.equal(c.inferenceAddress.raw, 'http://0.0.0.0:9080');
     assert.equal(c.jobQueueSize, 7);
-    assert.equal(c.metricsMode, 'prometheus');
+    assert.equal(c.metricsMode, 'legacy');
     assert.equal(c.disableTokenAuthorization, true);
     assert.equal(c.enableModelApi, true);
     assert.equal(c.tokenExpirationMin, 1.5);

@@ -1,0 +1,142 @@
+/**
+ * ortserve's own metrics (beyond TorchServe; base units, `ortserve_` prefix) on a prom-client registry,
+ * plus prom-client's default process and Node.js metrics (CPU, memory, event-loop lag, GC) on the same
+ * registry under their standard names. Gauges of queue depth and workers, and the counters the job
+ * queue keeps itself, are read at scrape time from the model versions (`collect()`), not bookkept.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The state of one model version at scrape time. */
+export interface VersionState {
+  model: string;
+  version: string;
+  queueDepth: number;
+  /** Jobs skipped because their client had gone (JobQueue.droppedCancelled). */
+  droppedCancelled: number;
+  /** Jobs answered 503 after waiting longer than clientTimeoutInMills (JobQueue.droppedExpired). */
+  droppedExpired: number;
+  workers: ReadonlyArray<{ state: string; busy: boolean }>;
+}
+
+export type StateSource = () => Iterable<VersionState>;
+
+export const WORKER_STATES = ['starting', 'ready', 'busy', 'recovering', 'stopped'] as const;
+const MV = ['model', 'version'] as const;
+
+export class OrtserveMetrics {
+  readonly registry = new Registry();
+  readonly requestDuration: Histogram<'model' | 'version' | 'code'>;
+  readonly queueWait: Histogram<'model' | 'version'>;
+  readonly batchSize: Histogram<'model' | 'version'>;
+  readonly paddedTokens: Histogram<'model' | 'version'>;
+  readonly inflight: Gauge<'model' | 'version'>;
+  readonly workerRestarts: Counter<'model' | 'version'>;
+  readonly modelLoads: Counter<'model' | 'version' | 'result'>;
+  /** Rejections counted by the HTTP layer; client_timeout comes from the queues at scrape time. */
+  private readonly rejections = new Map<string, { model: string; version: string; reason: string; n: number }>();
+
+  constructor(state: StateSource) {
+    const registers = [this.registry];
+    const rejections = this.rejections;
+    collectDefaultMetrics({ register: this.registry });
+    this.requestDuration = new Histogram({
+      name: 'ortserve_request_duration_seconds',
+      help: 'Time from a prediction request being accepted to its response being sent, by HTTP status',
+      labelNames: [...MV, 'code'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    });
+    this.queueWait = new Histogram({
+      name: 'ortserve_queue_wait_seconds',
+      help: 'Time a job waited in its model version queue before a worker took it',
+      labelNames: MV,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: 'ortserve_batch_size',
+      help: 'Jobs per batch sent to a worker',
+      labelNames: MV,
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+      registers,
+    });
+    this.paddedTokens = new Histogram({
+      name: 'ortserve_batch_estimated_padded_tokens',
+      help: "Estimated padded tokens per batch: the batch's longest estimated job times its size",
+      labelNames: MV,
+      buckets: [16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536],
+      registers,
+    });
+    this.inflight = new Gauge({
+      name: 'ortserve_inflight_requests',
+      help: 'Prediction requests accepted and not yet answered (queued or in a worker)',
+      labelNames: MV,
+      registers,
+    });
+    new Gauge({
+      name: 'ortserve_queue_depth',
+      help: 'Jobs waiting in the model version queue',
+      labelNames: MV,
+      registers,
+      collect() {
+        this.reset();
+        for (const v of state()) this.set({ model: v.model, version: v.version }, v.queueDepth);
+      },
+    });
+    new Gauge({
+      name: 'ortserve_workers',
+      help: 'Worker threads by state (busy: ready and running a batch)',
+      labelNames: [...MV, 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const v of state()) {
+          for (const s of WORKER_STATES) {
+            const n = v.workers.filter((w) => (s === 'busy' ? w.state === 'ready' && w.busy : s === 'ready' ? w.state === 'ready' && !w.busy : w.state === s)).length;
+            this.set({ model: v.model, version: v.version, state: s }, n);
+          }
+        }
+      },
+    });
+    new Counter({
+      name: 'ortserve_rejected_requests_total',
+      help: 'Predictions answered 503 without running, by reason',
+      labelNames: [...MV, 'reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const r of rejections.values()) this.inc({ model: r.model, version: r.version, reason: r.reason }, r.n);
+        for (const v of state()) this.inc({ model: v.model, version: v.version, reason: 'client_timeout' }, v.droppedExpired);
+      },
+    });
+    new Counter({
+      name: 'ortserve_dropped_jobs_total',
+      help: 'Queued jobs skipped because their client had gone',
+      labelNames: MV,
+      registers,
+      collect() {
+        this.reset();
+        for (const v of state()) this.inc({ model: v.model, version: v.version }, v.droppedCancelled);
+      },
+    });
+    this.workerRestarts = new Counter({
+      name: 'ortserve_worker_restarts_total',
+      help: 'Worker threads started again after dying or failing to load',
+      labelNames: MV,
+      registers,
+    });
+    this.modelLoads = new Counter({
+      name: 'ortserve_model_loads_total',
+      help: 'Model registrations (startup, snapshot restore, management API) by result',
+      labelNames: [...MV, 'result'],
+      registers,
+    });
+  }
+
+  rejected(model: string, version: string, reason: string): void {
+    const key = `${model}\u0000${version}\u0000${reason}`;
+    const r = this.rejections.get(key) ?? { model, version, reason, n: 0 };
+    r.n++;
+    this.rejections.set(key, r);
+  }
+}
