@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import { javaDouble } from '../../src/metrics/torchserve-text.js';
 import { writeProbeMar } from '../support/archives.js';
+import { sample } from '../support/metrics.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { writeClassifierMar } from '../ui/support.js';
 
@@ -15,16 +16,6 @@ async function scrape(s: TestServer, query = ''): Promise<{ status: number; type
   return { status: r.status, type: r.headers.get('content-type'), body: await r.text() };
 }
 
-/** The value of the sample `name{labels}` in prom-client's format, whatever the label order. */
-function sample(body: string, name: string, labels: Record<string, string>): number | undefined {
-  for (const line of body.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const got = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.keys(got).length === Object.keys(labels).length && Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[3]);
-  }
-  return undefined;
-}
 
 describe('metrics API, prometheus mode (ortserve default)', () => {
   let s: TestServer;
