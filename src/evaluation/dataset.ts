@@ -7,6 +7,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
+import { cellText } from './row-select.js';
 
 export type Row = Record<string, unknown>;
 export type DataFormat = 'csv' | 'jsonl';
@@ -100,14 +101,8 @@ function pick(row: Row, columns: readonly string[]): Row {
   return Object.fromEntries(columns.map((c) => [c, row[c] ?? null]));
 }
 
-/** CSV cells: strings as they are, null/undefined empty, anything else (score lists) as JSON. */
+/** CSV cells as `cellText` writes them (score lists as JSON). */
 function toCsv(columns: readonly string[], rows: readonly Row[]): string {
-  const cell = (v: unknown): string => {
-    if (v === null || v === undefined) return '';
-    if (typeof v === 'string') return v;
-    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-    return JSON.stringify(v);
-  };
   // The header goes in as the first record: csv-stringify's `columns` would read dotted names as paths.
-  return stringify([[...columns], ...rows.map((r) => columns.map((c) => cell(r[c])))]);
+  return stringify([[...columns], ...rows.map((r) => columns.map((c) => cellText(r[c])))]);
 }

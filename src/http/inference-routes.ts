@@ -51,11 +51,10 @@ async function predict(deps: HttpDeps, x: Exchange, t: Target): Promise<void> {
     deps.metrics.rejected(mv.name, mv.version, 'job_ticket');
     throw new ServiceUnavailableException(`Model "${mv.name}" has no worker to serve inference request. Please use scale workers API to add workers.`);
   }
-  const reason = mv.workerList.length === 0 ? 'no_worker' : 'queue_full';
   try {
     mv.submit(job, t.version !== null);
   } catch (err) {
-    deps.metrics.rejected(mv.name, mv.version, reason);
+    deps.metrics.rejected(mv.name, mv.version, mv.workerList.length === 0 ? 'no_worker' : 'queue_full');
     throw err;
   }
   const outcome = await job.outcome;

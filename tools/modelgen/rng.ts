@@ -15,6 +15,15 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
+/** Fisher–Yates shuffle of `items` in place, drawing from `rand` (e.g. a mulberry32 stream). */
+export function shuffleInPlace<T>(items: T[], rand: () => number): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}
+
 /** Derives an independent seed for a named tensor, so adding a tensor does not shift every other one. */
 export function deriveSeed(seed: number, name: string): number {
   // FNV-1a over the name, mixed with the seed.

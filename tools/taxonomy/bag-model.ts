@@ -5,7 +5,7 @@
  * here because it is ~150 lines of arithmetic; a training framework for Node (tfjs) would be a large
  * dependency for one matrix product and its gradient.
  */
-import { mulberry32, normalArray } from '../modelgen/rng.js';
+import { mulberry32, normalArray, shuffleInPlace } from '../modelgen/rng.js';
 
 export interface BagModel {
   vocabSize: number;
@@ -71,6 +71,11 @@ function pooled(m: BagModel, ids: readonly number[], out: Float32Array): void {
 export function predictProbabilities(m: BagModel, ids: readonly number[]): Float64Array {
   const h = new Float32Array(m.dim);
   pooled(m, ids, h);
+  return probabilitiesOf(m, h);
+}
+
+/** Softmax probabilities from a pooled vector `h`. */
+function probabilitiesOf(m: BagModel, h: Float32Array): Float64Array {
   const logits = new Float64Array(m.classes);
   for (let c = 0; c < m.classes; c++) {
     let z = m.bias[c]!;
@@ -144,10 +149,7 @@ export function trainBagModel(
   let best = { model: cloneModel(m), bestEpoch: 0, bestScore: -Infinity };
   const order = train.map((_, i) => i);
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [order[i], order[j]] = [order[j]!, order[i]!];
-    }
+    shuffleInPlace(order, rand);
     for (let start = 0; start < order.length; start += o.batchSize) {
       const batch = order.slice(start, start + o.batchSize);
       const touched = new Set<number>();
@@ -156,7 +158,7 @@ export function trainBagModel(
         const ids = ex.ids.filter(() => rand() >= o.tokenDropout);
         const used = ids.length > 0 ? ids : ex.ids;
         pooled(m, used, h);
-        const p = predictProbabilities(m, used);
+        const p = probabilitiesOf(m, h);
         p[ex.label]! -= 1; // dLoss/dlogits of softmax cross-entropy
         const scale = 1 / batch.length;
         const gh = new Float32Array(o.dim);

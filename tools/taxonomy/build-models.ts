@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createArchive } from '../../src/archive/writer.js';
-import { classificationReport, formatSummaryTable } from './report.js';
+import { formatSummaryTable } from './report.js';
 import { readListings, SPLITS } from './dataset.js';
 import { splitListings, writeSplits } from './split.js';
 import { MUSIC_SUBTAXONOMY, TAXONOMY, trainModel, writeModelDir, type TrainedModel } from './train.js';
@@ -71,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
   for (const t of models) {
     writeModelDir(path.join(WORK, t.spec.name), tokenizerDir(t.spec.name), t);
     console.log(`\n${t.spec.name}: ${t.labels.length} labels, best epoch ${t.bestEpoch}`);
-    console.log(formatSummaryTable(['validation', 'test'].map((s) => ({ name: s, report: classificationReport(t.predictions[s as 'validation' | 'test']) }))));
+    console.log(formatSummaryTable((['validation', 'test'] as const).map((s) => ({ name: s, ...t.predictions[s] }))));
   }
   if (values.archives) {
     const store = path.resolve(values.store ?? path.join(ROOT, 'model-store'));

@@ -1,11 +1,13 @@
 /**
  * The taxonomy data set: event listings written for the project (examples/taxonomy/data/listings/*.jsonl),
- * and its fixed split into train / validation / test CSV files.
+ * and its fixed split into train / validation / test CSV files. Files are read and written by the same
+ * code as `ortserve evaluate` and `ortserve predict` (src/evaluation/dataset.ts).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'csv-parse/sync';
+import { readDataset, type Row } from '../../src/evaluation/dataset.js';
+import { rowText } from '../../src/evaluation/row-select.js';
 
 export const DATA_DIR = fileURLToPath(new URL('../../../examples/taxonomy/data/', import.meta.url));
 export const SPLITS = ['train', 'validation', 'test'] as const;
@@ -22,12 +24,12 @@ export interface Listing {
   subtaxonomy: string | null;
 }
 
-/** The text a client sends for a listing: its title and description, as one line. */
+/** The text a client sends for a listing: what `ortserve evaluate` sends for the title and description columns. */
 export function eventText(l: Pick<Listing, 'title' | 'description'>): string {
-  return `${l.title}. ${l.description}`.replace(/\s+/g, ' ');
+  return rowText(l, ['title', 'description']);
 }
 
-function toListing(raw: Record<string, unknown>, where: string): Listing {
+function toListing(raw: Row, where: string): Listing {
   const str = (k: string): string => {
     const v = raw[k];
     if (typeof v !== 'string' || v.trim() === '') throw new Error(`${where}: "${k}" must be a non-empty string`);
@@ -50,11 +52,7 @@ function toListing(raw: Record<string, unknown>, where: string): Listing {
 export function readListings(dir = path.join(DATA_DIR, 'listings')): Listing[] {
   const out: Listing[] = [];
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort()) {
-    readFileSync(path.join(dir, file), 'utf8')
-      .split('\n')
-      .forEach((line, i) => {
-        if (line.trim() !== '') out.push(toListing(JSON.parse(line) as Record<string, unknown>, `${file}:${i + 1}`));
-      });
+    readDataset(path.join(dir, file)).rows.forEach((row, i) => out.push(toListing(row, `${file}, listing ${i + 1}`)));
   }
   const ids = new Set<string>();
   for (const l of out) {
@@ -64,8 +62,7 @@ export function readListings(dir = path.join(DATA_DIR, 'listings')): Listing[] {
   return out;
 }
 
-/** One split file as written by `splitListings` (subtaxonomy "" → null). */
+/** One split file as written by `writeSplits` (subtaxonomy "" → null). */
 export function readSplit(name: SplitName, dir = DATA_DIR): Listing[] {
-  const rows = parse(readFileSync(path.join(dir, `${name}.csv`), 'utf8'), { columns: true, skip_empty_lines: true }) as Record<string, string>[];
-  return rows.map((r, i) => toListing(r, `${name}.csv:${i + 2}`));
+  return readDataset(path.join(dir, `${name}.csv`)).rows.map((r, i) => toListing(r, `${name}.csv:${i + 2}`));
 }
