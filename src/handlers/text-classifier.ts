@@ -10,40 +10,15 @@
  * `session.run`. model-config.yaml's `handler:` section sets `max_length`, `do_lower_case` and the
  * taxonomy handler's text preparation (`clean_text`, `keep_sentences`; text/event-cleaning.ts).
  */
-import { BaseHandler, PredictionException, type Context, type RequestRow, type ResponseValue } from '../handler-api/index.js';
-import { parseTextRequest, type InvalidRequest, type TextRequest } from './text/batch.js';
+import { BaseHandler, type Context, type RequestRow, type ResponseValue } from '../handler-api/index.js';
+import { prepareBatch, type InvalidRequest, type PreparedBatch, type TextRequest } from './text/batch.js';
 import { argmax, TextModel } from './text/text-model.js';
-
-/** The batch after tokenization: one token sequence per text, and where each request's rows are. */
-export interface PreparedBatch {
-  sequences: number[][];
-  requests: Array<TextRequest | InvalidRequest>;
-  /** For each request, the index of its first sequence in the batch. */
-  firstRow: number[];
-}
 
 /** Softmax scores per sequence, in batch order, with the requests they answer. */
 export interface ScoredBatch {
   scores: number[][];
   requests: Array<TextRequest | InvalidRequest>;
   firstRow: number[];
-}
-
-/** Parses a batch of requests and tokenizes every valid text; a batch with no valid request fails. */
-export function prepareBatch(data: RequestRow[], encode: (text: string) => number[]): PreparedBatch {
-  const requests = data.map(parseTextRequest);
-  if (!requests.some((r) => r.kind !== 'invalid')) {
-    // Nothing to classify: fail the batch with the (first) reason, as TorchServe's PredictionException does.
-    const first = requests.find((r): r is InvalidRequest => r.kind === 'invalid');
-    throw new PredictionException(first?.message ?? 'No text to classify', 400);
-  }
-  const sequences: number[][] = [];
-  const firstRow: number[] = [];
-  for (const request of requests) {
-    firstRow.push(sequences.length);
-    if (request.kind !== 'invalid') for (const text of request.texts) sequences.push(encode(text));
-  }
-  return { sequences, requests, firstRow };
 }
 
 export default class TextClassifierHandler extends BaseHandler<PreparedBatch, ScoredBatch> {

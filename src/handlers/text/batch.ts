@@ -3,7 +3,7 @@
  * padded input tensors of a whole batch.
  */
 import ort from 'onnxruntime-node';
-import type { RequestRow } from '../../handler-api/index.js';
+import { PredictionException, type RequestRow } from '../../handler-api/index.js';
 
 /** What one request asks for. */
 export type TextRequest =
@@ -69,6 +69,31 @@ export function parseTextRequest(row: RequestRow): TextRequest | InvalidRequest 
   }
   if (value === undefined || value === null) return { kind: 'invalid', message: 'The request has no "data" or "body" to classify' };
   return { kind: 'invalid', message: 'Expected text, or a JSON object {"text": ..., "top_k": k}' };
+}
+
+/** The batch after tokenization: one token sequence per text, and where each request's rows are. */
+export interface PreparedBatch {
+  sequences: number[][];
+  requests: Array<TextRequest | InvalidRequest>;
+  /** For each request, the index of its first sequence in the batch. */
+  firstRow: number[];
+}
+
+/** Parses a batch of requests and tokenizes every valid text; a batch with no valid request fails. */
+export function prepareBatch(data: RequestRow[], encode: (text: string) => number[]): PreparedBatch {
+  const requests = data.map(parseTextRequest);
+  if (!requests.some((r) => r.kind !== 'invalid')) {
+    // Nothing to classify: fail the batch with the (first) reason, as TorchServe's PredictionException does.
+    const first = requests.find((r): r is InvalidRequest => r.kind === 'invalid');
+    throw new PredictionException(first?.message ?? 'No text to classify', 400);
+  }
+  const sequences: number[][] = [];
+  const firstRow: number[] = [];
+  for (const request of requests) {
+    firstRow.push(sequences.length);
+    if (request.kind !== 'invalid') for (const text of request.texts) sequences.push(encode(text));
+  }
+  return { sequences, requests, firstRow };
 }
 
 /** Element type of each declared model input. */

@@ -3,6 +3,5 @@
  * text_classifier is made of, to build handlers that run several text models or answer differently.
  */
 export { TextModel, argmax } from './text-model.js';
-export { parseTextRequest, type InvalidRequest, type TextRequest } from './batch.js';
+export { parseTextRequest, prepareBatch, type InvalidRequest, type PreparedBatch, type TextRequest } from './batch.js';
 export { prepareText, cleanEventText, keepFirstAndLastSentences, type TextPreparation } from './event-cleaning.js';
-export { prepareBatch, type PreparedBatch } from '../text-classifier.js';
