@@ -49,12 +49,16 @@ export default class EventsHandler extends BaseHandler<PreparedBatch, Scored> {
 
   override async inference(batch: PreparedBatch): Promise<Scored> {
     const taxonomy = await this.taxonomy.scores(batch.sequences);
+    const observations = this.context.observations;
+    this.taxonomy.observeInputs(observations, batch.sequences);
+    this.taxonomy.observeLabels(observations, taxonomy, 'taxonomy');
     const texts = batch.requests.flatMap((r) => (r.kind === 'invalid' ? [] : r.texts));
     const music = taxonomy.flatMap((scores, i) => (this.taxonomy.label(argmax(scores)) === MUSIC ? [i] : []));
     const subtaxonomy = new Map<number, number[]>();
     if (music.length > 0) {
       const scores = await this.subtaxonomy.scores(music.map((i) => this.subtaxonomy.encode(texts[i]!)));
       music.forEach((seq, k) => subtaxonomy.set(seq, scores[k]!));
+      this.subtaxonomy.observeLabels(observations, scores, 'subtaxonomy');
     }
     return { batch, taxonomy, subtaxonomy };
   }

@@ -43,7 +43,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
   let starting = true;
   let snapshots: SnapshotManager | null = null;
   // Read at scrape time: queue depths, workers by state, the queues' own drop counters.
-  const metrics: ServerMetricsImpl = new ServerMetricsImpl(config, () => versionStates(manager));
+  const metrics: ServerMetricsImpl = new ServerMetricsImpl(config, () => versionStates(manager), log);
   // Snapshots wait until startup is over: a crash during a restore must not replace the snapshot being restored.
   const manager = new ModelManager(
     config,
@@ -72,6 +72,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
   } catch (err) {
     await Promise.all(listeners.map((l) => closeListener(l, 0)));
     tokens?.remove();
+    await metrics.close();
     await logs.close();
     throw err;
   }
@@ -96,6 +97,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
     await Promise.all(listeners.map((l) => closeListener(l, 0)));
     await manager.shutdown();
     tokens?.remove();
+    await metrics.close();
     await logs.close();
     throw err;
   }
@@ -115,7 +117,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
         await Promise.all(listeners.map((l) => closeListener(l, graceMs)));
         snapshots.save('shutdown');
         await manager.shutdown();
-        metrics.close();
+        await metrics.close();
         await logs.close();
       })();
       return closing;

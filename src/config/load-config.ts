@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 
 import { parseListenAddress } from './address.js';
 import { configKey, envMappings, ORTSERVE_DEFAULT_METRICS_MODE } from './defaults.js';
+import { loadMetricsConfig } from '../metrics/metrics-config.js';
 import { ConfigError } from './errors.js';
 import { parseModelsJson } from './models-json.js';
 import { parseProperties } from './properties.js';
@@ -310,6 +311,7 @@ export function loadConfig(cli: CliOverrides, env: Env, cwd: string): ServerConf
     metricsMode: metricsMode(r),
     metricTimeIntervalSec: r.int('metric_time_interval'),
     disableSystemMetrics: r.bool('disable_system_metrics'),
+    metricsConfig: loadMetricsConfig(r.path('metrics_config', cwd), r.bool('model_metrics_auto_detect')),
     warnings,
   };
 }

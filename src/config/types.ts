@@ -1,4 +1,5 @@
 /** The server's configuration, after config.properties, environment (TS_*) and CLI flags were merged (spec §5). */
+import type { MetricsConfig } from '../metrics/metrics-config.js';
 
 /** A listener address: `http(s)://host:port`. Port 0 binds a free port. */
 export interface ListenAddress {
@@ -91,6 +92,8 @@ export interface ServerConfig {
   metricTimeIntervalSec: number;
   /** `disable_system_metrics`. */
   disableSystemMetrics: boolean;
+  /** `metrics_config` (metrics.yaml, TorchServe's default without one) and `model_metrics_auto_detect`. */
+  metricsConfig: MetricsConfig;
   /**
    * Problems that TorchServe tolerates (it logs and falls back to a default) and ortserve reports the same
    * way: non-boolean values of boolean keys, a bad `token_expiration_min` or `metrics_mode`, invalid

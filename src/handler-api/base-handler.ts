@@ -46,7 +46,8 @@ export function loadIndexToName(modelDir: string): Record<string, string> | null
 /**
  * The handler to extend, as TorchServe's BaseHandler: `initialize` opens the archive's serialized
  * `.onnx` file in an ONNX Runtime session (with the worker's thread budget) and reads
- * `index_to_name.json`; `handle` runs `preprocess` → `inference` → `postprocess`.
+ * `index_to_name.json`; `handle` runs `preprocess` → `inference` → `postprocess`, timing each phase
+ * (`context.observations`) and the three together (TorchServe's `PredictionTime` metric).
  */
 export abstract class BaseHandler<Pre = Record<string, ort.Tensor>, Out = ort.InferenceSession.OnnxValueMapType>
   implements Handler
@@ -73,9 +74,20 @@ export abstract class BaseHandler<Pre = Record<string, ort.Tensor>, Out = ort.In
   async handle(data: RequestRow[], context: Context): Promise<ResponseValue[]> {
     this.context = context;
     if (context.getRequestHeader(0, 'describe') === 'True') return [this.describeHandle()];
+    const obs = context.observations;
+    const start = performance.now();
     const pre = await this.preprocess(data);
+    const preprocessed = performance.now();
     const out = await this.inference(pre);
-    return this.postprocess(out, data);
+    const inferred = performance.now();
+    const responses = await this.postprocess(out, data);
+    const end = performance.now();
+    obs.phase('preprocess', preprocessed - start);
+    obs.phase('inference', inferred - preprocessed);
+    obs.phase('postprocess', end - inferred);
+    // TorchServe's BaseHandler reports the same metric, rounded to 0.01 ms, for the whole batch.
+    context.metrics.addTime('PredictionTime', Math.round((end - start) * 100) / 100, null, 'ms');
+    return responses;
   }
 
   /** Turns the batch's requests into model inputs. */

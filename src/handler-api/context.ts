@@ -1,4 +1,6 @@
 import type { Manifest } from '../archive/types.js';
+import { MetricsCache, type MetricDeclaration } from './metrics.js';
+import { BatchObservations } from './observations.js';
 import type { ModelInfo, SystemProperties } from './types.js';
 
 /** Per-request response settings a handler may change (spec §7, `ts/context.py`). */
@@ -22,10 +24,16 @@ export class Context {
   readonly modelYamlConfig: Record<string, unknown>;
   /** `{batchIndex: requestId}` for the batch being handled. */
   requestIds: Record<number, string> = {};
+  /** TorchServe's handler metrics API (`context.metrics`; handler-api/metrics.ts). */
+  readonly metrics: MetricsCache;
+  /** ortserve's batch observations: phase times, input tokens, predicted labels (handler-api/observations.ts). */
+  readonly observations = new BatchObservations();
   private requestHeaders: Array<Record<string, unknown>> = [];
   private responses: ResponseSettings[] = [];
 
-  constructor(info: ModelInfo) {
+  /** `declaredMetrics`: metrics.yaml's `model_metrics`, which `metrics.getMetric` finds. */
+  constructor(info: ModelInfo, declaredMetrics: readonly MetricDeclaration[] = []) {
+    this.metrics = new MetricsCache(info.modelName, declaredMetrics);
     this.modelName = info.modelName;
     this.modelVersion = info.modelVersion;
     this.manifest = info.manifest;
@@ -36,6 +44,9 @@ export class Context {
   /** Called by the worker before each batch; handlers do not call it. */
   startBatch(requestIds: string[], headers: Array<Record<string, unknown>>): void {
     this.requestIds = Object.fromEntries(requestIds.map((id, i) => [i, id]));
+    this.metrics.setRequestIds(this.requestIds);
+    this.metrics.takeUpdates();
+    this.observations.reset();
     this.requestHeaders = headers;
     this.responses = requestIds.map(() => ({ status: 200, phrase: '', contentType: null, headers: {} }));
   }

@@ -4,6 +4,8 @@
  * initialise, as TorchServe does) or exactly one class with `initialize(context)` and `handle(data, context)`.
  */
 export { Context, type ResponseSettings } from './context.js';
+export { CachingMetric, Dimension, MetricsCache, MetricsCacheError, MetricTypes, type MetricDeclaration, type MetricType, type MetricUpdate } from './metrics.js';
+export { BatchObservations, type BatchReport, type HandlerPhase } from './observations.js';
 export { BaseHandler, PredictionException, loadIndexToName, sessionOptions } from './base-handler.js';
 export type {
   HandleFunction,

@@ -36,7 +36,10 @@ export default class TextClassifierHandler extends BaseHandler<PreparedBatch, Sc
   }
 
   override async inference(input: PreparedBatch): Promise<ScoredBatch> {
-    return { scores: await this.model.scores(input.sequences), requests: input.requests, firstRow: input.firstRow };
+    const scores = await this.model.scores(input.sequences);
+    this.model.observeInputs(this.context.observations, input.sequences);
+    this.model.observeLabels(this.context.observations, scores);
+    return { scores, requests: input.requests, firstRow: input.firstRow };
   }
 
   postprocess(output: ScoredBatch): ResponseValue[] {

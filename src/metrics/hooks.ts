@@ -3,6 +3,8 @@
  * only this interface (one line per hook), never prom-client; `createServerMetrics` implements it, and
  * `NO_METRICS` does nothing (unit tests, servers built without metrics).
  */
+import type { MetricUpdate } from '../handler-api/metrics.js';
+import type { BatchReport } from '../handler-api/observations.js';
 
 /** A job as the metrics see it (scheduling/job.ts). */
 export interface MeteredJob {
@@ -38,6 +40,11 @@ export interface ServerMetrics {
   workerRestarted(model: string, version: string): void;
   /** A registration finished: the version is registered (success) or not (failure). */
   modelLoad(model: string, version: string, ok: boolean): void;
+  /**
+   * A worker finished a batch (answered or failed): its handler's report and `context.metrics` updates; or
+   * it loaded its handler (`report` null): the updates made while loading.
+   */
+  handled(model: string, version: string, report: BatchReport | null, updates: readonly MetricUpdate[]): void;
 }
 
 const noop = (): void => undefined;
@@ -51,4 +58,5 @@ export const NO_METRICS: ServerMetrics = {
   workerLoaded: noop,
   workerRestarted: noop,
   modelLoad: noop,
+  handled: noop,
 };

@@ -5,6 +5,7 @@
  * queue keeps itself, are read at scrape time from the model versions (`collect()`), not bookkept.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { BatchReport, HandlerPhase } from '../handler-api/observations.js';
 
 /** The state of one model version at scrape time. */
 export interface VersionState {
@@ -22,6 +23,10 @@ export type StateSource = () => Iterable<VersionState>;
 
 export const WORKER_STATES = ['starting', 'ready', 'busy', 'recovering', 'stopped'] as const;
 const MV = ['model', 'version'] as const;
+const PHASE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** Labels are handler output: a bound keeps a runaway handler from growing the registry without end. */
+export const MAX_LABELS = 256;
+export const OTHER_LABEL = '__other__';
 
 export class OrtserveMetrics {
   readonly registry = new Registry();
@@ -30,6 +35,12 @@ export class OrtserveMetrics {
   readonly batchSize: Histogram<'model' | 'version'>;
   readonly paddedTokens: Histogram<'model' | 'version'>;
   readonly inflight: Gauge<'model' | 'version'>;
+  readonly handlerTime: Histogram<'model' | 'version'>;
+  readonly phaseTime: Record<HandlerPhase, Histogram<'model' | 'version'>>;
+  readonly batchPaddedTokens: Histogram<'model' | 'version'>;
+  readonly inputTokens: Histogram<'model' | 'version'>;
+  readonly unknownTokens: Counter<'model' | 'version'>;
+  readonly predictedLabels: Counter<'model' | 'version' | 'output' | 'label'>;
   readonly workerRestarts: Counter<'model' | 'version'>;
   readonly modelLoads: Counter<'model' | 'version' | 'result'>;
   /** Rejections counted by the HTTP layer; client_timeout comes from the queues at scrape time. */
@@ -65,6 +76,39 @@ export class OrtserveMetrics {
       help: "Estimated padded tokens per batch: the batch's longest estimated job times its size",
       labelNames: MV,
       buckets: [16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536],
+      registers,
+    });
+    const phase = (name: string, help: string): Histogram<'model' | 'version'> =>
+      new Histogram({ name, help, labelNames: MV, buckets: PHASE_BUCKETS, registers });
+    const counter = (name: string, help: string): Counter<'model' | 'version'> => new Counter({ name, help, labelNames: MV, registers });
+    this.handlerTime = phase('ortserve_handler_seconds', "Time the handler took for one batch in its worker thread (whole handle call)");
+    this.phaseTime = {
+      preprocess: phase('ortserve_preprocess_seconds', 'Time of the preprocess phase of one batch (decoding, tokenization, tensors)'),
+      inference: phase('ortserve_inference_seconds', 'Time of the inference phase of one batch (ONNX Runtime session runs)'),
+      postprocess: phase('ortserve_postprocess_seconds', 'Time of the postprocess phase of one batch (scores to answers)'),
+    };
+    this.batchPaddedTokens = new Histogram({
+      name: 'ortserve_batch_padded_tokens',
+      help: 'Tokens the model ran on per batch, padding included, as the handler reported them',
+      labelNames: MV,
+      buckets: [16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536],
+      registers,
+    });
+    this.inputTokens = new Histogram({
+      name: 'ortserve_input_tokens',
+      help: 'Tokens per input sequence (after truncation, special tokens included); _sum over a batch is its real tokens',
+      labelNames: MV,
+      buckets: [4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048],
+      registers,
+    });
+    this.unknownTokens = counter(
+      'ortserve_unknown_tokens_total',
+      'Input tokens the tokenizer mapped to its unknown token (share: rate of this / rate of ortserve_input_tokens_sum)',
+    );
+    this.predictedLabels = new Counter({
+      name: 'ortserve_predicted_labels_total',
+      help: `Predictions by output and label (drift); at most ${MAX_LABELS} labels per model version, then "${OTHER_LABEL}"`,
+      labelNames: [...MV, 'output', 'label'],
       registers,
     });
     this.inflight = new Gauge({
@@ -119,18 +163,34 @@ export class OrtserveMetrics {
         for (const v of state()) this.inc({ model: v.model, version: v.version }, v.droppedCancelled);
       },
     });
-    this.workerRestarts = new Counter({
-      name: 'ortserve_worker_restarts_total',
-      help: 'Worker threads started again after dying or failing to load',
-      labelNames: MV,
-      registers,
-    });
+    this.workerRestarts = counter('ortserve_worker_restarts_total', 'Worker threads started again after dying or failing to load');
     this.modelLoads = new Counter({
       name: 'ortserve_model_loads_total',
       help: 'Model registrations (startup, snapshot restore, management API) by result',
       labelNames: [...MV, 'result'],
       registers,
     });
+  }
+
+  /** Labels seen per model version, for the MAX_LABELS bound. */
+  private readonly seenLabels = new Map<string, Set<string>>();
+
+  /** A batch's handler report: phase times, tokens, labels. */
+  report(model: string, version: string, r: BatchReport): void {
+    const mv = { model, version };
+    this.handlerTime.observe(mv, r.handlerMs / 1000);
+    for (const [name, ms] of Object.entries(r.phasesMs) as Array<[HandlerPhase, number]>) this.phaseTime[name].observe(mv, ms / 1000);
+    for (const n of r.inputTokens) this.inputTokens.observe(mv, n);
+    if (r.inputTokens.length > 0) this.unknownTokens.inc(mv, r.unknownTokens);
+    if (r.paddedTokens > 0) this.batchPaddedTokens.observe(mv, r.paddedTokens);
+    const key = `${model}\u0000${version}`;
+    let seen = this.seenLabels.get(key);
+    if (!seen) this.seenLabels.set(key, (seen = new Set()));
+    for (const [output, label] of r.labels) {
+      const pair = `${output}\u0000${label}`;
+      if (!seen.has(pair) && seen.size < MAX_LABELS) seen.add(pair);
+      this.predictedLabels.inc({ ...mv, output, label: seen.has(pair) ? label : OTHER_LABEL });
+    }
   }
 
   rejected(model: string, version: string, reason: string): void {

@@ -6,29 +6,53 @@
 import os from 'node:os';
 import type { ServerConfig } from '../config/types.js';
 import type { ModelManager } from '../registry/model-manager.js';
+import type { MetricUpdate } from '../handler-api/metrics.js';
+import type { BatchReport } from '../handler-api/observations.js';
 import type { MeteredJob, RejectReason, ServerMetrics } from './hooks.js';
+import { MetricLogs } from './metric-log.js';
+import { ModelMetricFamilies } from './model-metrics.js';
 import { OrtserveMetrics, type StateSource, type VersionState } from './ortserve-metrics.js';
 import { SystemMetrics } from './system-metrics.js';
-import { TorchServeFamilies } from './torchserve-text.js';
+import { TorchServeFamilies, type TsFamily } from './torchserve-text.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 /** Microseconds with TorchServe's precision (it divides nanoseconds by 1000.0). */
 const micros = (ms: number): number => Math.round(ms * 1_000_000) / 1000;
 
+type MetricsSettings = Pick<
+  ServerConfig,
+  'metricsMode' | 'metricTimeIntervalSec' | 'disableSystemMetrics' | 'metricsConfig' | 'logLocation' | 'logFormat'
+>;
+
 export class ServerMetricsImpl implements ServerMetrics {
   readonly hostname = os.hostname();
-  readonly ts = new TorchServeFamilies();
+  readonly ts: TorchServeFamilies;
+  /** The handlers' metrics (metrics.yaml `model_metrics`: HandlerTime, PredictionTime, custom ones). */
+  readonly model: ModelMetricFamilies;
   readonly own: OrtserveMetrics;
   private readonly host: readonly string[];
   private readonly system: SystemMetrics | null;
+  private readonly logs: MetricLogs | null = null;
 
+  /** `log`: server log lines (dropped handler metric updates, auto-detected metrics). */
   constructor(
-    private readonly config: Pick<ServerConfig, 'metricsMode' | 'metricTimeIntervalSec' | 'disableSystemMetrics'>,
+    private readonly config: MetricsSettings,
     state: StateSource,
+    log: (message: string) => void = () => undefined,
   ) {
     this.host = ['Host', this.hostname];
+    this.ts = new TorchServeFamilies(config.metricsConfig.tsMetrics);
+    this.model = new ModelMetricFamilies(config.metricsConfig, this.hostname, log);
     this.own = new OrtserveMetrics(state);
+    if (config.metricsMode !== 'prometheus') {
+      // log: every TorchServe family goes to the metric logs; legacy: all but the three it exposes.
+      this.logs = new MetricLogs(config.logLocation, config.logFormat);
+      const exposed = new Set<TsFamily>(config.metricsMode === 'legacy' ? this.ts.legacy() : []);
+      for (const f of this.ts.all()) if (!exposed.has(f)) f.listener = this.logs.frontend;
+      this.model.setListener(this.logs.backend);
+    }
+    // After the listeners: the first collection is logged too.
     this.system = config.disableSystemMetrics ? null : new SystemMetrics(this.ts, this.host, config.metricTimeIntervalSec);
   }
 
@@ -86,18 +110,26 @@ export class ServerMetricsImpl implements ServerMetrics {
 
   modelLoad(model: string, version: string, ok: boolean): void {
     this.own.modelLoads.inc({ model, version, result: ok ? 'success' : 'failure' });
+    // A registered version shows 0 restarts rather than no series, so rate() and alerts see it from the start.
+    if (ok) this.own.workerRestarts.inc({ model, version }, 0);
+  }
+
+  handled(model: string, version: string, report: BatchReport | null, updates: readonly MetricUpdate[]): void {
+    if (report) this.own.report(model, version, report);
+    for (const u of updates) this.model.apply(u);
   }
 
   /**
    * The `/metrics` body. `names`: the `name[]` values (exact family names), or empty for everything.
    * log mode: empty; legacy: only TorchServe's three per-model counters; prometheus: every TorchServe
-   * frontend family in its own style, then ortserve's families in prom-client's standard format.
+   * family (frontend, then handler metrics) in its own style, then ortserve's families in prom-client's
+   * standard format.
    */
   async exposition(names: readonly string[]): Promise<string> {
     const mode = this.config.metricsMode;
     if (mode === 'log') return '';
     const wanted = names.length > 0 ? new Set(names) : null;
-    const families = mode === 'legacy' ? this.ts.legacy() : this.ts.all();
+    const families = mode === 'legacy' ? this.ts.legacy() : [...this.ts.all(), ...this.model.all()];
     let out = families.filter((f) => !wanted || wanted.has(f.name)).map((f) => f.render()).join('');
     if (mode === 'legacy') return out;
     if (!wanted) return out + (await this.own.registry.metrics());
@@ -107,9 +139,10 @@ export class ServerMetricsImpl implements ServerMetrics {
     return out;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.system?.stop();
     this.own.registry.clear();
+    await this.logs?.close();
   }
 }
 

@@ -5,7 +5,15 @@
  * for families without samples.
  */
 
-export type TsType = 'counter' | 'gauge';
+import type { MetricDeclaration } from '../handler-api/metrics.js';
+
+export type TsType = 'counter' | 'gauge' | 'histogram';
+
+/** Prometheus simpleclient's default histogram buckets, which TorchServe's custom histograms use. */
+export const SIMPLECLIENT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10] as const;
+
+/** Told of every update: `value` is the increment of a counter, the new value of a gauge, the observation of a histogram. */
+export type UpdateListener = (family: TsFamily, labelValues: readonly string[], value: number, requestId?: string) => void;
 
 /** Java's `Double.toString`: `8.0`, `290371.129`, `1.0E7`, `1.0E-4`, `NaN`, `Infinity`. */
 export function javaDouble(x: number): string {
@@ -27,7 +35,9 @@ function escapeLabel(v: string): string {
 
 /** One family: a name, a type, a unit and its label names in TorchServe's order. */
 export class TsFamily {
-  private readonly samples = new Map<string, { values: string[]; value: number }>();
+  private readonly samples = new Map<string, { values: string[]; value: number; buckets: number[] }>();
+  /** Set in `log` mode (and for the non-Prometheus families of `legacy`): metric log lines. */
+  listener: UpdateListener | null = null;
 
   constructor(
     readonly name: string,
@@ -36,13 +46,33 @@ export class TsFamily {
     readonly labelNames: readonly string[],
   ) {}
 
-  inc(values: readonly string[], by = 1): void {
+  inc(values: readonly string[], by = 1, requestId?: string): void {
     const s = this.sample(values);
     s.value += by;
+    this.listener?.(this, values, by, requestId);
   }
 
-  set(values: readonly string[], value: number): void {
+  set(values: readonly string[], value: number, requestId?: string): void {
     this.sample(values).value = value;
+    this.listener?.(this, values, value, requestId);
+  }
+
+  /** A histogram observation: `_sum` grows by it, `_count` and the buckets at or above it by one. */
+  observe(values: readonly string[], value: number, requestId?: string): void {
+    const s = this.sample(values);
+    s.value += value;
+    SIMPLECLIENT_BUCKETS.forEach((le, i) => {
+      if (value <= le) s.buckets[i]!++;
+    });
+    s.buckets[SIMPLECLIENT_BUCKETS.length]!++;
+    this.listener?.(this, values, value, requestId);
+  }
+
+  /** Applies one update by the family's type: counters add, gauges set, histograms observe. */
+  update(values: readonly string[], value: number, requestId?: string): void {
+    if (this.type === 'counter') this.inc(values, value, requestId);
+    else if (this.type === 'gauge') this.set(values, value, requestId);
+    else this.observe(values, value, requestId);
   }
 
   /** The value of one sample (tests, debugging); undefined when it was never touched. */
@@ -52,18 +82,28 @@ export class TsFamily {
 
   render(): string {
     let out = `# HELP ${this.name} Torchserve prometheus ${this.type} metric with unit: ${this.unit}\n# TYPE ${this.name} ${this.type}\n`;
-    for (const { values, value } of this.samples.values()) {
+    for (const { values, value, buckets } of this.samples.values()) {
       const labels = this.labelNames.map((n, i) => `${n}="${escapeLabel(values[i] ?? '')}",`).join('');
-      out += `${this.name}{${labels}} ${javaDouble(value)}\n`;
+      if (this.type !== 'histogram') {
+        out += `${this.name}{${labels}} ${javaDouble(value)}\n`;
+        continue;
+      }
+      // simpleclient's order: the buckets (cumulative), then _count, then _sum.
+      buckets.forEach((n, i) => {
+        const le = i < SIMPLECLIENT_BUCKETS.length ? javaDouble(SIMPLECLIENT_BUCKETS[i]!) : '+Inf';
+        out += `${this.name}_bucket{${labels}le="${le}",} ${javaDouble(n)}\n`;
+      });
+      out += `${this.name}_count{${labels}} ${javaDouble(buckets[SIMPLECLIENT_BUCKETS.length]!)}\n`;
+      out += `${this.name}_sum{${labels}} ${javaDouble(value)}\n`;
     }
     return out;
   }
 
-  private sample(values: readonly string[]): { values: string[]; value: number } {
+  private sample(values: readonly string[]): { values: string[]; value: number; buckets: number[] } {
     const key = values.join('\u0000');
     let s = this.samples.get(key);
     if (!s) {
-      s = { values: [...values], value: 0 };
+      s = { values: [...values], value: 0, buckets: this.type === 'histogram' ? new Array<number>(SIMPLECLIENT_BUCKETS.length + 1).fill(0) : [] };
       this.samples.set(key, s);
     }
     return s;
@@ -92,12 +132,31 @@ export class TorchServeFamilies {
   readonly diskUtilization = new TsFamily('DiskUtilization', 'gauge', 'Percent', HOST);
   readonly diskAvailable = new TsFamily('DiskAvailable', 'gauge', 'Gigabytes', HOST);
 
-  /** The families `metrics_mode=legacy` exposes. */
-  legacy(): TsFamily[] {
-    return [this.inferenceRequests, this.inferenceLatency, this.queueLatency];
+  /** The families metrics.yaml's `ts_metrics` declares, in its order. */
+  private readonly declared: TsFamily[];
+
+  /**
+   * `declared`: metrics.yaml's `ts_metrics`. A family ortserve keeps is exposed only when declared (as in
+   * TorchServe, where the frontend builds its metrics from the file); a declared name ortserve never
+   * updates (GPU metrics, OpenSessions) is exposed without samples, as TorchServe would.
+   */
+  constructor(declared: readonly MetricDeclaration[]) {
+    const known = new Map(this.known().map((f) => [f.name, f]));
+    this.declared = declared.map((d) => known.get(d.name) ?? new TsFamily(d.name, d.type, d.unit, d.dimensions));
   }
 
+  /** The declared families `metrics_mode=legacy` exposes. */
+  legacy(): TsFamily[] {
+    const legacy = new Set<TsFamily>([this.inferenceRequests, this.inferenceLatency, this.queueLatency]);
+    return this.declared.filter((f) => legacy.has(f));
+  }
+
+  /** Every declared family. */
   all(): TsFamily[] {
+    return [...this.declared];
+  }
+
+  private known(): TsFamily[] {
     return Object.values(this).filter((v): v is TsFamily => v instanceof TsFamily);
   }
 }

@@ -154,6 +154,7 @@ export class ModelVersion {
         handlerModule: this.handler.modulePath,
         handlerFunction: this.handler.functionName,
         decodeInputRequest: this.config.decodeInputRequest,
+        declaredMetrics: this.config.metricsConfig.modelMetrics,
       },
       {
         queue: this.queue,

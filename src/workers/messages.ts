@@ -1,4 +1,6 @@
 /** The messages between the HTTP thread and a worker thread. Plain data, cheap to structured-clone. */
+import type { MetricDeclaration, MetricUpdate } from '../handler-api/metrics.js';
+import type { BatchReport } from '../handler-api/observations.js';
 import type { ModelInfo } from '../handler-api/types.js';
 
 /** One request parameter, as TorchServe's frontend hands it to the backend (spec §1.3). */
@@ -33,6 +35,15 @@ export interface WorkerInit {
   /** The export to call for function handlers (`file:function`), default `handle`. */
   handlerFunction: string | null;
   decodeInputRequest: boolean;
+  /** metrics.yaml's `model_metrics`, declared in the handler's `context.metrics`. */
+  declaredMetrics: MetricDeclaration[];
+}
+
+/** What a batch's handler run reported, sent with its answer or its failure. */
+export interface BatchTelemetry {
+  report: BatchReport;
+  /** The handler's `context.metrics` updates, HandlerTime and PredictionTime included. */
+  metrics: MetricUpdate[];
 }
 
 export type ToWorker = { type: 'predict'; batchId: number; requests: WireRequest[] };
@@ -44,7 +55,8 @@ export interface BatchError {
 }
 
 export type FromWorker =
-  | { type: 'loaded' }
+  /** `metrics`: what the handler recorded in `context.metrics` while loading. */
+  | { type: 'loaded'; metrics: MetricUpdate[] }
   | { type: 'load-failed'; status: number; message: string }
-  | { type: 'result'; batchId: number; responses: WireResponse[] }
-  | { type: 'batch-failed'; batchId: number; error: BatchError };
+  | { type: 'result'; batchId: number; responses: WireResponse[]; telemetry: BatchTelemetry }
+  | { type: 'batch-failed'; batchId: number; error: BatchError; telemetry: BatchTelemetry };

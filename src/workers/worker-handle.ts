@@ -144,6 +144,7 @@ export class WorkerHandle {
       });
       this.state = 'ready';
       this.settings.metrics?.workerLoaded(modelName, modelVersion, this.id, performance.now() - loadStart);
+      this.settings.metrics?.handled(modelName, modelVersion, null, outcome.metrics);
       this.recoveringSince = null;
       this.retry = 0;
       this.resolveFirstLoad();
@@ -207,6 +208,8 @@ export class WorkerHandle {
     } else {
       result.responses.forEach((r, i) => jobs[i]!.complete(r));
     }
+    // After the answers: the HTTP responses go out before the main thread spends time on metrics.
+    this.settings.metrics?.handled(this.init.info.modelName, this.init.info.modelVersion, result.telemetry.report, result.telemetry.metrics);
     this.settings.metrics?.workerThreadTime(posted - now + (performance.now() - replied));
     return true;
   }

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { Context } from '../handler-api/context.js';
 import type { HandleFunction, Handler, RequestRow, ResponseValue } from '../handler-api/types.js';
 import { encodeResponse, toHandlerHeaders, toRequestRow, UnsupportedOutputError } from './codec.js';
-import type { BatchError, FromWorker, ToWorker, WireRequest, WireResponse, WorkerInit } from './messages.js';
+import type { BatchError, BatchTelemetry, FromWorker, ToWorker, WireRequest, WireResponse, WorkerInit } from './messages.js';
 
 type Entry = (data: RequestRow[], ctx: Context) => Promise<unknown>;
 
@@ -63,19 +63,32 @@ function batchError(err: unknown): BatchError {
   return { status: 503, message: 'Prediction failed' };
 }
 
-async function runBatch(entry: Entry, ctx: Context, requests: WireRequest[]): Promise<WireResponse[] | BatchError> {
+/** The batch's report and metric updates, once the handler is done with it. */
+function telemetry(ctx: Context, handlerMs: number): BatchTelemetry {
+  return { report: ctx.observations.take(handlerMs), metrics: ctx.metrics.takeUpdates() };
+}
+
+async function runBatch(entry: Entry, ctx: Context, requests: WireRequest[]): Promise<[WireResponse[] | BatchError, BatchTelemetry]> {
   ctx.startBatch(
     requests.map((r) => r.requestId),
     requests.map(toHandlerHeaders),
   );
   const rows = requests.map((r) => toRequestRow(r, init.decodeInputRequest));
   let output: unknown;
+  const start = performance.now();
   try {
     output = await entry(rows, ctx);
   } catch (err) {
     console.error(`[${init.info.modelName}] handler error:`, err);
-    return batchError(err);
+    return [batchError(err), telemetry(ctx, performance.now() - start)];
   }
+  const handlerMs = performance.now() - start;
+  // TorchServe's service.py reports HandlerTime (rounded to 0.01 ms) after a handler call that returned.
+  ctx.metrics.addTime('HandlerTime', Math.round(handlerMs * 100) / 100, null, 'ms');
+  return [encodeOutput(output, ctx, requests), telemetry(ctx, handlerMs)];
+}
+
+function encodeOutput(output: unknown, ctx: Context, requests: WireRequest[]): WireResponse[] | BatchError {
   if (!Array.isArray(output)) return { status: 503, message: 'Invalid model predict output' };
   if (output.length !== requests.length) return { status: 503, message: 'number of batch response mismatched' };
   const settings = ctx.responseSettings();
@@ -90,7 +103,7 @@ async function runBatch(entry: Entry, ctx: Context, requests: WireRequest[]): Pr
 }
 
 async function main(): Promise<void> {
-  const ctx = new Context(init.info);
+  const ctx = new Context(init.info, init.declaredMetrics);
   let entry: Entry;
   try {
     entry = await loadEntry(ctx);
@@ -100,12 +113,12 @@ async function main(): Promise<void> {
     return;
   }
   port!.on('message', (msg: ToWorker) => {
-    void runBatch(entry, ctx, msg.requests).then((result) => {
-      if (Array.isArray(result)) post({ type: 'result', batchId: msg.batchId, responses: result });
-      else post({ type: 'batch-failed', batchId: msg.batchId, error: result });
+    void runBatch(entry, ctx, msg.requests).then(([result, telemetry]) => {
+      if (Array.isArray(result)) post({ type: 'result', batchId: msg.batchId, responses: result, telemetry });
+      else post({ type: 'batch-failed', batchId: msg.batchId, error: result, telemetry });
     });
   });
-  post({ type: 'loaded' });
+  post({ type: 'loaded', metrics: ctx.metrics.takeUpdates() });
 }
 
 void main();

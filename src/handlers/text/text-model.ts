@@ -7,6 +7,7 @@
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { loadIndexToName } from '../../handler-api/base-handler.js';
+import type { BatchObservations } from '../../handler-api/observations.js';
 import { buildFeeds, softmax, type IdType } from './batch.js';
 import { NO_PREPARATION, prepareText, type TextPreparation } from './event-cleaning.js';
 import { readModelFacts, readTextSettings, resolveMaxLength } from './settings.js';
@@ -77,6 +78,26 @@ export class TextModel {
     return out;
   }
 
+  /**
+   * Reports one session run's inputs to the server's drift metrics (`context.observations`): tokens per
+   * sequence, how many are the unknown token, and the padded size the run had (longest × count).
+   */
+  observeInputs(observations: BatchObservations, sequences: readonly number[][]): void {
+    const unk = this.tokenizer.unkTokenId;
+    let unknown = 0;
+    let longest = 0;
+    for (const ids of sequences) {
+      longest = Math.max(longest, ids.length);
+      if (unk !== null) for (const id of ids) if (id === unk) unknown++;
+    }
+    observations.inputs(sequences.map((ids) => ids.length), unknown, longest * sequences.length);
+  }
+
+  /** Reports the predicted label (argmax) of every scored sequence, under `output`. */
+  observeLabels(observations: BatchObservations, scores: readonly number[][], output = 'label'): void {
+    for (const row of scores) observations.label(this.label(argmax(row)), output);
+  }
+
   label(index: number): string {
     return this.labels?.[String(index)] ?? String(index);
   }
@@ -87,7 +108,7 @@ export class TextModel {
   }
 }
 
-export function argmax(values: number[]): number {
+export function argmax(values: readonly number[]): number {
   let best = 0;
   for (let i = 1; i < values.length; i++) if ((values[i] as number) > (values[best] as number)) best = i;
   return best;

@@ -40,6 +40,8 @@ export function withLowerCase(normalizer: unknown, lower: boolean): unknown {
 /** A tokenizer that truncates the way HF's `truncation=True` does: content is cut, special tokens kept. */
 export class TextTokenizer {
   readonly padTokenId: number;
+  /** The unknown token's id, or null when the tokenizer has none (byte-level BPE). */
+  readonly unkTokenId: number | null;
   /** tokenizer_config.json `model_max_length`, or null when absent. */
   readonly modelMaxLength: number | null;
   private readonly tokenizer: PreTrainedTokenizer;
@@ -49,6 +51,7 @@ export class TextTokenizer {
     this.modelMaxLength = modelMaxLength;
     // BERT-family pad id; 0 is what HF uses for [PAD] when a config names none.
     this.padTokenId = typeof tokenizer.pad_token_id === 'number' ? tokenizer.pad_token_id : 0;
+    this.unkTokenId = typeof tokenizer.unk_token_id === 'number' ? tokenizer.unk_token_id : null;
   }
 
   /** Token ids with the model's special tokens, at most `maxLength` long (specials included). */
