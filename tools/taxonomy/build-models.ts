@@ -7,7 +7,7 @@
  * Everything is deterministic (seeded split and training, fixed archive dates), so rebuilding from
  * unchanged data gives the same models.
  */
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -22,7 +22,15 @@ const WORK = path.join(ROOT, '.build', 'taxonomy');
 const ARCHIVE_DATE = new Date('2025-08-01T00:00:00Z');
 const MODEL_FILES = ['tokenizer.json', 'tokenizer_config.json', 'config.json', 'index_to_name.json'];
 
+/** Zip entries carry their files' mtimes: pinning them makes a rebuild byte-identical. */
+function pinTimes(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) utimesSync(path.join(entry.parentPath, entry.name), ARCHIVE_DATE, ARCHIVE_DATE);
+  }
+}
+
 async function archive(name: string, handler: string, dir: string, extraFiles: string[], serialized: string | null, store: string): Promise<string> {
+  pinTimes(dir);
   const { outputPath } = await createArchive({
     modelName: name,
     version: '1.0',
@@ -54,7 +62,9 @@ async function writeArchives(models: TrainedModel[], store: string): Promise<str
     yaml.push(`  ${t.spec.name}:`, `    max_length: ${t.spec.maxLength}`, '    clean_text: true', '    keep_sentences: 2');
   }
   writeFileSync(path.join(events, 'model-config.yaml'), `${yaml.join('\n')}\n`);
-  out.push(await archive('events', path.join(ROOT, 'handlers', 'events.ts'), events, [contents], null, store));
+  // The handler is archived from the work dir, so that its time can be pinned too.
+  cpSync(path.join(ROOT, 'handlers', 'events.ts'), path.join(events, 'events.ts'));
+  out.push(await archive('events', path.join(events, 'events.ts'), events, [contents], null, store));
   return out;
 }
 
