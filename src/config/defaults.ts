@@ -56,6 +56,26 @@ export const CONFIG_KEYS: Readonly<Record<string, ConfigKey>> = {
   certificate_file: key(null, 'TS_CERTIFICATE_FILE'),
   max_request_size: key('6553500', 'TS_MAX_REQUEST_SIZE'),
   max_response_size: key('6553500', 'TS_MAX_RESPONSE_SIZE'),
+  /**
+   * ortserve-only (TorchServe has no such limit): milliseconds a client has, from the moment it connects
+   * or starts a request, to send the request line and all headers (Node's `server.headersTimeout`; the TLS
+   * handshake timeout of an https listener too). A connection that sends nothing, or sends its headers a
+   * byte at a time (slowloris), is answered 408 and closed. 0 = no limit.
+   */
+  headers_timeout_ms: key('30000', null),
+  /**
+   * ortserve-only: milliseconds a client has to send a whole request, headers and body (Node's
+   * `server.requestTimeout`). A client that stops mid-body is answered 408 and closed. Must be 0 (no
+   * limit) or at least headers_timeout_ms. The default lets a max_request_size body (6.5 MB) arrive at
+   * 55 KB/s.
+   */
+  request_timeout_ms: key('120000', null),
+  /**
+   * ortserve-only: milliseconds an idle keep-alive connection is kept after a response (Node's
+   * `server.keepAliveTimeout`). Longer than the 60 s idle timeout of common proxies and load balancers, so
+   * that they, not ortserve, close idle pooled connections (no reset races). 0 = never closed.
+   */
+  keep_alive_timeout_ms: key('65000', null),
 
   // --- models --------------------------------------------------------------------------------------
   model_store: key(null, 'TS_MODEL_STORE'),

@@ -193,6 +193,48 @@ function metricsMode(r: Reader): ServerConfig['metricsMode'] {
   return 'log';
 }
 
+/** The three connection timeouts (ortserve's own keys): non-negative, and headers within the whole request. */
+function connectionTimeouts(r: Reader): Pick<ServerConfig, 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> {
+  const read = (key: string): number => {
+    const n = r.int(key);
+    if (n < 0) throw new ConfigError(`${key} must be 0 (no limit) or a positive number of milliseconds, not ${n}`);
+    return n;
+  };
+  const headersTimeoutMs = read('headers_timeout_ms');
+  const requestTimeoutMs = read('request_timeout_ms');
+  const keepAliveTimeoutMs = read('keep_alive_timeout_ms');
+  if (requestTimeoutMs > 0 && headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError(
+      `headers_timeout_ms (${headersTimeoutMs}) must not exceed request_timeout_ms (${requestTimeoutMs}): the headers are part of the request`,
+    );
+  }
+  return { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs };
+}
+
+/** A CORS key's value goes into a response header: characters Node refuses there would fail every request. */
+function headerValue(r: Reader, key: string): string | null {
+  const v = r.string(key);
+  if (v !== null && /[^\t\x20-\x7e\x80-\xff]/.test(v)) {
+    throw new ConfigError(`${key} contains characters that are not allowed in an HTTP header value`);
+  }
+  return v;
+}
+
+/** Java keystores (`keystore`, `keystore_pass`, `keystore_type`): ortserve's TLS reads PEM files only. */
+const KEYSTORE_KEYS = new Set(['keystore', 'keystore_pass', 'keystore_type']);
+
+/** The warning for a key that ortserve accepts but ignores. */
+function ignoredKeyWarning(key: string): string {
+  if (KEYSTORE_KEYS.has(key)) {
+    return (
+      `${key} is ignored: ortserve cannot read Java keystores; for https:// addresses set certificate_file and ` +
+      'private_key_file to PEM files (e.g. openssl pkcs12 -in keystore.p12 -nodes -nokeys -out cert.pem and ' +
+      '-nocerts -out key.pem)'
+    );
+  }
+  return `${key} is not used by ortserve and is ignored`;
+}
+
 /** ortserve's own key, so no TorchServe leniency to copy: an unknown scheduler is a configuration error. */
 function batchScheduler(r: Reader): ServerConfig['batchScheduler'] {
   const raw = (r.string('batch_scheduler') ?? 'adaptive').trim().toLowerCase();
@@ -263,7 +305,7 @@ export function loadConfig(cli: CliOverrides, env: Env, cwd: string): ServerConf
   if (r.bool('enable_envvars_config')) applyEnv(props, env);
 
   for (const key of props.keys()) {
-    if (configKey(key)?.used === false) warnings.push(`${key} is not used by ortserve and is ignored`);
+    if (configKey(key)?.used === false) warnings.push(ignoredKeyWarning(key));
   }
 
   const modelsText = props.get('models');
@@ -288,9 +330,10 @@ export function loadConfig(cli: CliOverrides, env: Env, cwd: string): ServerConf
     decodeInputRequest: r.bool('decode_input_request'),
     defaultServiceHandler: r.string('default_service_handler'),
     serviceEnvelope: r.string('service_envelope'),
-    corsAllowedOrigin: r.string('cors_allowed_origin'),
-    corsAllowedMethods: r.string('cors_allowed_methods'),
-    corsAllowedHeaders: r.string('cors_allowed_headers'),
+    corsAllowedOrigin: headerValue(r, 'cors_allowed_origin'),
+    corsAllowedMethods: headerValue(r, 'cors_allowed_methods'),
+    corsAllowedHeaders: headerValue(r, 'cors_allowed_headers'),
+    ...connectionTimeouts(r),
     certificateFile: r.path('certificate_file', cwd),
     privateKeyFile: r.path('private_key_file', cwd),
     initialWorkerPort: r.int('initial_worker_port'),

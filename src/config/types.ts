@@ -54,6 +54,12 @@ export interface ServerConfig {
   corsAllowedOrigin: string | null;
   corsAllowedMethods: string | null;
   corsAllowedHeaders: string | null;
+  /** ortserve-only: `headers_timeout_ms`, time to send the request line and headers (0 = no limit). */
+  headersTimeoutMs: number;
+  /** ortserve-only: `request_timeout_ms`, time to send a whole request (0 = no limit). */
+  requestTimeoutMs: number;
+  /** ortserve-only: `keep_alive_timeout_ms`, how long an idle keep-alive connection is kept (0 = forever). */
+  keepAliveTimeoutMs: number;
   certificateFile: string | null;
   privateKeyFile: string | null;
   initialWorkerPort: number;

@@ -15,7 +15,7 @@ import { splitPath, type Exchange, type HttpDeps } from './exchange.js';
 import { inferenceRoutes } from './inference-routes.js';
 import { managementRoutes } from './management-routes.js';
 import { inferenceApi, managementApi } from './openapi.js';
-import { sendError, sendJson, sendTooLarge, setStandardHeaders } from './respond.js';
+import { sendError, sendJson, sendPreflight, sendTooLarge, setStandardHeaders } from './respond.js';
 import { uiPage, uiRoutes } from './ui-routes.js';
 
 /** `all` is the single listener used when inference and management share one address. */
@@ -40,6 +40,20 @@ function apiDescription(role: ApiRole, x: Exchange): boolean {
   return true;
 }
 
+/**
+ * A CORS preflight (OPTIONS with `Origin` and `Access-Control-Request-Method`) when `cors_allowed_origin`
+ * is set: 200 with the CORS headers and no body, before the token check and without running a route.
+ * ortserve deviation: TorchServe sends preflights down its chain, so with token authorization on they get
+ * the 400 InvalidKeyException (browsers send no credentials on a preflight) and browsers refuse the real
+ * request; and an OPTIONS on an inference route that is not /predictions runs a prediction.
+ */
+function corsPreflight(deps: HttpDeps, x: Exchange): boolean {
+  if (x.method !== 'OPTIONS' || !deps.config.corsAllowedOrigin) return false;
+  if (x.req.headers.origin === undefined || x.req.headers['access-control-request-method'] === undefined) return false;
+  sendPreflight(x.res);
+  return true;
+}
+
 /** `/token?type=…` on the management API: rotation with the API key, checked before the management key. */
 function tokenRoute(deps: HttpDeps, x: Exchange): boolean {
   if (!deps.tokens || x.segments[1] !== 'token' || x.segments.length !== 2) return false;
@@ -54,6 +68,7 @@ function tokenRoute(deps: HttpDeps, x: Exchange): boolean {
 
 async function dispatch(deps: HttpDeps, role: ApiRole, x: Exchange): Promise<void> {
   if (apiDescription(role, x)) return;
+  if (corsPreflight(deps, x)) return;
   // The /ui page needs no token (a browser navigation cannot send one); its data calls do.
   if (role !== 'management' && uiPage(x)) return;
   if (role !== 'inference' && tokenRoute(deps, x)) return;

@@ -1,18 +1,28 @@
 /** How every response leaves ortserve: TorchServe's standard headers, JSON style and error shape (spec §0, §1.5). */
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { ServerConfig } from '../config/types.js';
 import { toServeError } from '../errors.js';
 import type { WireResponse } from '../workers/messages.js';
 
-/** Headers TorchServe puts on every response; `x-request-id` is set per request. */
+/**
+ * Headers TorchServe puts on every response (NettyUtils.sendHttpResponse); `x-request-id` is per request.
+ * The CORS headers come from config; a handler's own value replaces them (its headers are set later).
+ */
+export function standardHeaders(requestId: string, config: ServerConfig): Array<[string, string]> {
+  const out: Array<[string, string]> = [
+    ['x-request-id', requestId],
+    ['Pragma', 'no-cache'],
+    ['Cache-Control', 'no-cache; no-store, must-revalidate, private'],
+    ['Expires', 'Thu, 01 Jan 1970 00:00:00 UTC'],
+  ];
+  if (config.corsAllowedOrigin) out.push(['Access-Control-Allow-Origin', config.corsAllowedOrigin]);
+  if (config.corsAllowedMethods) out.push(['Access-Control-Allow-Methods', config.corsAllowedMethods]);
+  if (config.corsAllowedHeaders) out.push(['Access-Control-Allow-Headers', config.corsAllowedHeaders]);
+  return out;
+}
+
 export function setStandardHeaders(res: ServerResponse, requestId: string, config: ServerConfig): void {
-  res.setHeader('x-request-id', requestId);
-  res.setHeader('Pragma', 'no-cache');
-  res.setHeader('Cache-Control', 'no-cache; no-store, must-revalidate, private');
-  res.setHeader('Expires', 'Thu, 01 Jan 1970 00:00:00 UTC');
-  if (config.corsAllowedOrigin) res.setHeader('Access-Control-Allow-Origin', config.corsAllowedOrigin);
-  if (config.corsAllowedMethods) res.setHeader('Access-Control-Allow-Methods', config.corsAllowedMethods);
-  if (config.corsAllowedHeaders) res.setHeader('Access-Control-Allow-Headers', config.corsAllowedHeaders);
+  for (const [k, v] of standardHeaders(requestId, config)) res.setHeader(k, v);
 }
 
 /** Gson pretty printing as TorchServe's frontend writes JSON: 2-space indent and a trailing newline. */
@@ -59,4 +69,29 @@ export function sendPrediction(res: ServerResponse, r: WireResponse): void {
 /** Netty's answer to an oversized request: 413, empty body, connection closed. */
 export function sendTooLarge(res: ServerResponse): void {
   finish(res, 413, '', null);
+}
+
+/**
+ * The answer to a CORS preflight when CORS is configured: 200, no body; the CORS headers are already on
+ * `res` (setStandardHeaders).
+ */
+export function sendPreflight(res: ServerResponse): void {
+  finish(res, 200, '', null);
+}
+
+/**
+ * A whole HTTP/1.1 error response as bytes, for a socket on which Node's parser gave up (no
+ * ServerResponse exists): the standard headers, the error JSON, `Connection: close`.
+ */
+export function rawErrorResponse(err: unknown, requestId: string, config: ServerConfig): string {
+  const e = toServeError(err);
+  const body = prettyJson({ code: e.status, type: e.type, message: e.message });
+  const lines = [
+    `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ''}`,
+    ...standardHeaders(requestId, config).map(([k, v]) => `${k}: ${v}`),
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+  ];
+  return `${lines.join('\r\n')}\r\n\r\n${body}`;
 }
