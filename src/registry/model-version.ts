@@ -168,6 +168,7 @@ export class ModelVersion {
         responseTimeoutSec: s.responseTimeout,
         startupTimeoutSec: s.startupTimeout,
         maxRetryTimeoutSec: s.maxRetryTimeoutInSec,
+        maxHeapMb: s.maxWorkerHeapMb,
         metrics: this.metrics,
         workerOutput: this.workerOutput,
       },

@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import type { ModelConfig } from '../archive/types.js';
 import type { ModelsJsonEntry, ServerConfig } from '../config/types.js';
+import { defaultWorkerHeapMb, heapMb } from '../workers/heap-limit.js';
 
 /** Register parameters after parsing; undefined means "not given" (TorchServe's sentinels). */
 export interface RegisterParams {
@@ -37,6 +38,11 @@ export interface VersionSettings {
   maxBatchTokens: number;
   /** ortserve: the most tokens one request can cost, from the handler's `max_length` (default 512). */
   maxSequenceTokens: number;
+  /**
+   * ortserve: V8 old-generation bound of each worker thread in MB (0 = V8's own limit). model-config.yaml
+   * `maxWorkerHeapMb`, else ORTSERVE_MAX_WORKER_HEAP_MB, else ¼ of the RAM within [256, 2048].
+   */
+  maxWorkerHeapMb: number;
 }
 
 const positive = (n: number | undefined): number | undefined => (n !== undefined && n > 0 ? n : undefined);
@@ -89,6 +95,7 @@ export function resolveSettings(
     useJobTicket: yaml.useJobTicket ?? false,
     maxBatchTokens: positive(yaml.maxBatchTokens) ?? config.maxBatchTokens,
     maxSequenceTokens: handlerMaxLength(yaml.raw) ?? 512,
+    maxWorkerHeapMb: heapMb(yaml.raw.maxWorkerHeapMb) ?? defaultWorkerHeapMb(),
   };
 }
 

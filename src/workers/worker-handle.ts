@@ -23,6 +23,8 @@ export interface WorkerSettings {
   responseTimeoutSec: number;
   startupTimeoutSec: number;
   maxRetryTimeoutSec: number;
+  /** V8 old-generation bound of the thread in MB (heap-limit.ts); 0 or absent: V8's own limit. */
+  maxHeapMb?: number;
   /** Load times, restarts and batches are reported here (src/metrics). */
   metrics?: ServerMetrics;
   /** Takes the thread's stdout/stderr (the model log); default: the console. */
@@ -118,7 +120,13 @@ export class WorkerHandle {
     const loadStart = performance.now();
     this.state = this.recoveringSince === null ? 'starting' : 'recovering';
     this.threadError = null;
-    const thread = new Worker(WORKER_SCRIPT, { workerData: this.init, stdout: true, stderr: true });
+    const heap = this.settings.maxHeapMb ?? 0;
+    const thread = new Worker(WORKER_SCRIPT, {
+      workerData: this.init,
+      stdout: true,
+      stderr: true,
+      ...(heap > 0 ? { resourceLimits: { maxOldGenerationSizeMb: heap } } : {}),
+    });
     (this.settings.workerOutput ?? CONSOLE_OUTPUT)(thread, `W-${this.id}-${this.init.info.modelName}_${this.init.info.modelVersion}`);
     this.thread = thread;
     const outcome = await new Promise<FromWorker | 'died' | 'timeout'>((resolve) => {

@@ -1,0 +1,28 @@
+/**
+ * The V8 heap bound of each worker thread (`resourceLimits.maxOldGenerationSizeMb`). Without it a
+ * handler that leaks grows until V8's own limit for the machine (several GB), and several leaking
+ * workers can exhaust the host. With it the thread dies with ERR_WORKER_OUT_OF_MEMORY, its batch
+ * gets 507 and the worker is restarted like any other dead worker; the server process lives on.
+ *
+ * The bound covers JavaScript objects, not ONNX Runtime's tensors and weights (native memory) nor
+ * Buffers' contents. Order of precedence: model-config.yaml `maxWorkerHeapMb`, then the environment
+ * variable ORTSERVE_MAX_WORKER_HEAP_MB, then a quarter of the machine's memory, between 256 and
+ * 2048 MB. 0 (in either place) means no bound beyond V8's own.
+ */
+import { totalmem } from 'node:os';
+
+export const HEAP_ENV = 'ORTSERVE_MAX_WORKER_HEAP_MB';
+const MB = 1024 * 1024;
+
+/** A non-negative integer, or undefined for anything else (missing, negative, not a number). */
+export function heapMb(v: unknown): number | undefined {
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** The server-wide default: ORTSERVE_MAX_WORKER_HEAP_MB, else ¼ of the RAM clamped to [256, 2048] MB. */
+export function defaultWorkerHeapMb(env: NodeJS.ProcessEnv = process.env): number {
+  const fromEnv = heapMb(env[HEAP_ENV]);
+  if (fromEnv !== undefined) return fromEnv;
+  return Math.min(2048, Math.max(256, Math.floor(totalmem() / MB / 4)));
+}
