@@ -11,6 +11,20 @@ import type { ExtractLimits } from './types.js';
 /** A problem with the archive itself (not with the server). */
 export class ArchiveError extends Error {}
 
+/** Longest file name (one path component) Linux and macOS file systems accept (NAME_MAX). */
+export const MAX_NAME_BYTES = 255;
+
+/**
+ * Turns a file-system error that an entry's name caused (a path over PATH_MAX once joined to the
+ * destination, or a name the file system refuses) into an ArchiveError; other errors pass through.
+ */
+export function entryWriteError(err: unknown, rel: string): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code === 'ENAMETOOLONG') return new ArchiveError(`entry ${JSON.stringify(rel)} has a path too long for the file system`);
+  if (code === 'EILSEQ') return new ArchiveError(`entry ${JSON.stringify(rel)} has a name the file system refuses`);
+  return err;
+}
+
 export interface EntryName {
   /** The normalised relative path, '/'-separated, without a trailing slash. */
   rel: string;
@@ -32,6 +46,9 @@ export function normalizeEntryName(name: string): EntryName {
   if (/^[A-Za-z]:/.test(name)) throw new ArchiveError(`entry ${shown} starts with a drive letter`);
   const parts = name.split('/').filter((part) => part !== '' && part !== '.');
   if (parts.includes('..')) throw new ArchiveError(`entry ${shown} has a ".." path component`);
+  if (parts.some((part) => Buffer.byteLength(part) > MAX_NAME_BYTES)) {
+    throw new ArchiveError(`entry ${shown} has a path component longer than ${MAX_NAME_BYTES} bytes`);
+  }
   return { rel: parts.join('/'), isDir: name.endsWith('/') };
 }
 

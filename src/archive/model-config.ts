@@ -8,7 +8,7 @@
  * file is a 400, where TorchServe logs the error and serves the model without its config.
  */
 import { promises as fs } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { parseDocument } from 'yaml';
 import { InvalidModelException } from '../errors.js';
 import { MANIFEST_PATH, resolveArchiveFile } from './manifest.js';
 import type { Manifest, ModelConfig } from './types.js';
@@ -64,6 +64,30 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
 }
 
+/** A value as a warning shows it: JSON when it has a JSON form, else its string form (never throws). */
+function shown(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Array.isArray(value) ? '[…]' : Object.prototype.toString.call(value);
+  }
+}
+
+/**
+ * True when the document refers to itself: YAML aliases can build cycles (`a: &x [*x]`). Such a value
+ * cannot be serialized (warnings, JSON consumers in handlers), so a config holding one is refused.
+ */
+function isCyclic(value: unknown, ancestors: Set<object> = new Set(), done: Set<object> = new Set()): boolean {
+  if (typeof value !== 'object' || value === null || done.has(value)) return false;
+  if (ancestors.has(value)) return true;
+  ancestors.add(value);
+  const children = value instanceof Map ? [...value.keys(), ...value.values()] : value instanceof Set ? [...value] : Object.values(value);
+  const cyclic = children.some((child) => isCyclic(child, ancestors, done));
+  ancestors.delete(value);
+  done.add(value); // shared (aliased) nodes are walked once
+  return cyclic;
+}
+
 /** A ModelConfig for an archive without a config file. */
 export function emptyModelConfig(): ModelConfig {
   return { raw: {} };
@@ -77,7 +101,7 @@ export function buildModelConfig(raw: Record<string, unknown>, warnings: string[
   const config: ModelConfig = { raw };
   const writable = config as unknown as Record<string, unknown>;
   const invalid = (key: string, value: unknown, expected: string): void => {
-    warnings.push(`Invalid ${key}: ${JSON.stringify(value) ?? String(value)}, should be ${expected}`);
+    warnings.push(`Invalid ${key}: ${shown(value)}, should be ${expected}`);
   };
 
   for (const [key, rule] of INT_KEYS) {
@@ -124,13 +148,21 @@ export function buildModelConfig(raw: Record<string, unknown>, warnings: string[
 export function parseModelConfig(text: string, fileName: string, warnings: string[] = []): ModelConfig {
   let doc: unknown;
   try {
-    doc = parseYaml(text, { version: '1.1', uniqueKeys: true });
+    // YAML.parse would print the document's warnings (unresolved tags …) on the process's stderr;
+    // they are returned with the config's own warnings instead.
+    const document = parseDocument(text, { version: '1.1', uniqueKeys: true, logLevel: 'error' });
+    if (document.errors.length > 0) throw document.errors[0]!;
+    for (const w of document.warnings) warnings.push(`${fileName}: ${w.message.split('\n')[0]}`);
+    doc = document.toJS();
   } catch (err) {
     throw new InvalidModelException(`Failed to parse model config yaml file ${fileName}: ${(err as Error).message}`);
   }
   if (doc === null || doc === undefined) return emptyModelConfig();
   if (!isPlainObject(doc)) {
     throw new InvalidModelException(`Failed to parse model config yaml file ${fileName}: the document must be a mapping.`);
+  }
+  if (isCyclic(doc)) {
+    throw new InvalidModelException(`Failed to parse model config yaml file ${fileName}: an alias refers to a node that contains it.`);
   }
   return buildModelConfig(doc, warnings);
 }

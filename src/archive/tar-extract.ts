@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Parser, type ReadEntry } from 'tar';
-import { ArchiveError, ExtractBudget, ensureDir, entryTarget, normalizeEntryName } from './extract-guard.js';
+import { ArchiveError, ExtractBudget, ensureDir, entryTarget, entryWriteError, normalizeEntryName } from './extract-guard.js';
 import type { ExtractLimits } from './types.js';
 
 const FILE_TYPES: ReadonlySet<string> = new Set(['File', 'OldFile', 'ContiguousFile']);
@@ -92,7 +92,7 @@ export async function extractTar(file: string, dest: string, limits: ExtractLimi
       const name = normalizeEntryName(entry.path);
       if (!isDir) budget.declare(name.rel, entry.size);
       budget.claim({ rel: name.rel, isDir }, entry.path);
-      pending.push(writeEntry(entry, name.rel, isDir).catch(fail));
+      pending.push(writeEntry(entry, name.rel, isDir).catch((err: unknown) => fail(entryWriteError(err, name.rel))));
     } catch (err) {
       entry.resume();
       fail(err);

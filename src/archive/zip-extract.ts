@@ -22,7 +22,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import AdmZip from 'adm-zip';
-import { ArchiveError, ExtractBudget, ensureDir, entryTarget, normalizeEntryName } from './extract-guard.js';
+import { ArchiveError, ExtractBudget, ensureDir, entryTarget, entryWriteError, normalizeEntryName } from './extract-guard.js';
 import { MAX_ZIP_FILE_BYTES, type ExtractLimits } from './types.js';
 
 /** Entries smaller than this are exempt from the ratio check: tiny repetitive files are harmless. */
@@ -193,5 +193,9 @@ export async function extractZip(file: string, dest: string, limits: ExtractLimi
   const budget = new ExtractBudget(limits);
   const planned = entries.map((entry) => checkEntry(entry, budget, limits));
   checkOverlaps(planned);
-  for (const entry of planned) await writeEntry(dest, entry, budget);
+  for (const entry of planned) {
+    await writeEntry(dest, entry, budget).catch((err: unknown) => {
+      throw entryWriteError(err, entry.rel);
+    });
+  }
 }

@@ -23,9 +23,11 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** Gson's getAsInt: a number is truncated, a string is parsed; anything else is not an int. */
 function asInt(v: unknown): number | null {
-  if (typeof v === 'number' && Number.isFinite(v)) return Math.trunc(v);
-  if (typeof v === 'string' && /^\s*[+-]?\d+\s*$/.test(v)) return Number.parseInt(v, 10);
-  return null;
+  let n: number | null = null;
+  if (typeof v === 'number' && Number.isFinite(v)) n = Math.trunc(v);
+  else if (typeof v === 'string' && /^\s*[+-]?\d+\s*$/.test(v)) n = Number.parseInt(v, 10);
+  // A Java int cannot hold more (Gson fails on "99999999999"); a worker count of 1e20 is not a setting.
+  return n !== null && n >= -2147483648 && n <= 2147483647 ? n : null;
 }
 
 function parseEntry(raw: Record<string, unknown>, where: string, warnings: string[]): ModelsJsonEntry {
@@ -65,19 +67,21 @@ export function parseModelsJson(text: string, warnings: string[]): ModelsJson {
   if (!isObject(doc)) {
     throw new ConfigError('The "models" property must be a JSON object {"<model>": {"<version>": {...}}}');
   }
-  const result: ModelsJson = {};
+  // Object.fromEntries defines own properties, so a "__proto__" key stays a key instead of setting the
+  // object's prototype (plain assignment would drop that model or version and keep the rest).
+  const models: Array<[string, Record<string, ModelsJsonEntry>]> = [];
   for (const [model, versions] of Object.entries(doc)) {
     if (!isObject(versions)) {
       throw new ConfigError(`The "models" property: "${model}" must map versions to objects`);
     }
-    const out: Record<string, ModelsJsonEntry> = {};
+    const out: Array<[string, ModelsJsonEntry]> = [];
     for (const [version, raw] of Object.entries(versions)) {
       if (!isObject(raw)) {
         throw new ConfigError(`The "models" property: "${model}" version "${version}" must be an object`);
       }
-      out[version] = parseEntry(raw, `model: ${model}:${version}`, warnings);
+      out.push([version, parseEntry(raw, `model: ${model}:${version}`, warnings)]);
     }
-    result[model] = out;
+    models.push([model, Object.fromEntries(out)]);
   }
-  return result;
+  return Object.fromEntries(models);
 }

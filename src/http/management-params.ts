@@ -25,8 +25,12 @@ function jsonSource(body: Buffer): Source {
   }
   const obj = parsed as Record<string, unknown>;
   return (k) => {
-    const v = obj[k];
-    return v === undefined || v === null ? undefined : String(v);
+    const v = Object.hasOwn(obj, k) ? obj[k] : undefined;
+    if (v === undefined || v === null) return undefined;
+    // Gson cannot read an object or an array into a String or int field either; String() of one is
+    // meaningless ("[object Object]") or throws (an object whose toString is not a function).
+    if (typeof v === 'object') throw new BadRequestException(`Parameter ${k} must be a string, a number or a boolean.`);
+    return String(v);
   };
 }
 
