@@ -89,6 +89,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
   // ignores --models when it restores, and ignores snapshots under --ts-config, so its users lose either
   // their registrations or their command line; ortserve keeps both.)
   try {
+    await manager.sweepStaleDirs();
     const restore = snapshotToRestore(config);
     if (restore) await restoreSnapshot(manager, restore.snapshot, log);
     const entries = expandLoadModels(config.loadModels, config.modelStore);

@@ -4,11 +4,11 @@
  * InvalidModelException. The format-specific work is in zip-extract.ts (adm-zip) and tar-extract.ts
  * (node-tar).
  */
-import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InternalServerException, InvalidModelException } from '../errors.js';
 import { ArchiveError } from './extract-guard.js';
+import { ownedDirName } from './owned-dirs.js';
 import { extractTar } from './tar-extract.js';
 import { DEFAULT_EXTRACT_LIMITS, type ExtractLimits } from './types.js';
 import { extractZipOffThread } from './zip-extract-thread.js';
@@ -58,7 +58,7 @@ export async function detectArchiveKind(file: string): Promise<ArchiveKind> {
 }
 
 /**
- * Creates `${tempDir}/ortserve-models/<uuid>` with mode 0700. The shared parent is checked too: if
+ * Creates `${tempDir}/ortserve-models/<host>-<pid>-<uuid>` (owned-dirs.ts) with mode 0700. The shared parent is checked too: if
  * another user created it (or it is a symlink), they could read or swap our models.
  */
 export async function createExtractionDir(tempDir: string): Promise<string> {
@@ -69,7 +69,7 @@ export async function createExtractionDir(tempDir: string): Promise<string> {
   if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
     throw new InternalServerException(`${root} belongs to another user`);
   }
-  const dir = path.join(root, randomUUID().replace(/-/g, ''));
+  const dir = path.join(root, ownedDirName());
   await fs.mkdir(dir, { mode: 0o700 });
   return dir;
 }

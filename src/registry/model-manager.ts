@@ -2,11 +2,12 @@
  * Registers, scales, re-defaults and unregisters model versions (TorchServe's ModelManager, spec §2).
  * Every change that a snapshot must remember calls `onChange`.
  */
-import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { validateModelName, validateModelVersion } from '../archive/manifest.js';
+import { EXTRACT_ROOT_NAME } from '../archive/extract.js';
 import { openArchive } from '../archive/open-archive.js';
+import { ownedDirName, sweepDeadOwners } from '../archive/owned-dirs.js';
 import { resolveModelUrl } from '../archive/resolve-url.js';
 import type { OpenedArchive } from '../archive/types.js';
 import type { ServerConfig } from '../config/types.js';
@@ -30,6 +31,9 @@ export interface ApiResult {
   message: string;
 }
 
+/** Where each registration compiles its handler (`${tempDir}/ortserve-work/<host>-<pid>-<uuid>`). */
+export const WORK_ROOT_NAME = 'ortserve-work';
+
 export class ModelManager {
   readonly registry = new ModelRegistry();
   private readonly ids: WorkerIdCounter;
@@ -44,6 +48,17 @@ export class ModelManager {
     this.ids = new WorkerIdCounter(config.initialWorkerPort);
   }
 
+  /**
+   * Removes the extraction and work directories a dead server of this host left under the temporary
+   * directory (after `kill -9`); called once at startup, before anything is registered.
+   */
+  async sweepStaleDirs(): Promise<void> {
+    for (const root of [EXTRACT_ROOT_NAME, WORK_ROOT_NAME]) {
+      const removed = await sweepDeadOwners(path.join(this.config.tempDir, root));
+      if (removed.length > 0) this.log(`Removed ${removed.length} directories a stopped server left in ${path.join(this.config.tempDir, root)}`);
+    }
+  }
+
   async register(params: RegisterParams): Promise<ApiResult> {
     if (!params.url) throw new BadRequestException('Parameter url is required.');
     if (params.runtime !== undefined && !RUNTIMES.has(params.runtime)) {
@@ -53,7 +68,7 @@ export class ModelManager {
       modelStore: this.config.modelStore,
       allowedUrls: this.config.allowedUrls,
     });
-    const workDir = path.join(this.config.tempDir, 'ortserve-work', randomUUID().replaceAll('-', ''));
+    const workDir = path.join(this.config.tempDir, WORK_ROOT_NAME, ownedDirName());
     let archive: OpenedArchive | null = null;
     let mv: ModelVersion;
     try {
@@ -116,7 +131,8 @@ export class ModelManager {
       params,
       archive.modelConfig,
       archive.hasConfigFile,
-      this.config.modelsJson[name]?.[version],
+      // Own properties only: a model named "constructor" must not pick up Object.prototype members.
+      Object.hasOwn(this.config.modelsJson, name) && Object.hasOwn(this.config.modelsJson[name]!, version) ? this.config.modelsJson[name]![version] : undefined,
       this.config,
     );
     const mv = new ModelVersion(

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -41,7 +42,9 @@ describe('openArchive on archive files', () => {
     const opened = await openArchive(file, { tempDir });
     const root = path.join(tempDir, EXTRACT_ROOT_NAME);
     assert.equal(path.dirname(opened.modelDir), root);
-    assert.match(path.basename(opened.modelDir), /^[0-9a-f]{32}$/);
+    // <host>-<pid>-<uuid> (owned-dirs.ts): a later server can remove it if this process dies.
+    assert.equal(path.basename(opened.modelDir), `${os.hostname()}-${process.pid}-${path.basename(opened.modelDir).split('-').at(-1)}`);
+    assert.match(path.basename(opened.modelDir), /-[0-9a-f]{32}$/);
     assert.equal((await fs.stat(opened.modelDir)).mode & 0o777, 0o700);
     assert.equal(opened.extracted, true);
     assert.equal(opened.manifest.model.modelVersion, '2.0');
