@@ -67,13 +67,14 @@ const resolveFromOrtserve: Plugin = {
  */
 export async function prepareHandler(spec: string, modelDir: string, workDir: string): Promise<HandlerModule> {
   const { file, functionName } = parseHandlerSpec(spec);
+  // A TorchServe archive brought as it is: say so, whether or not the .py file is in the archive.
+  if (file.endsWith('.py')) {
+    throw new InvalidModelException(`Python handlers are not supported by ortserve: ${spec}. Write the handler in TypeScript or JavaScript.`);
+  }
   const source = findHandlerFile(modelDir, file);
   if (!source) {
     const builtin = BUILTIN_HANDLERS[file];
     if (builtin) return { modulePath: fileURLToPath(new URL(builtin, import.meta.url)), functionName, builtin: true };
-    if (file.endsWith('.py')) {
-      throw new InvalidModelException(`Python handlers are not supported by ortserve: ${spec}. Write the handler in TypeScript or JavaScript.`);
-    }
     throw new InvalidModelException(`Handler not found: ${spec}. It is neither a file in the archive nor a built-in handler.`);
   }
   await mkdir(workDir, { recursive: true, mode: 0o700 });
@@ -88,6 +89,8 @@ export async function prepareHandler(spec: string, modelDir: string, workDir: st
       target: 'node20',
       sourcemap: 'inline',
       logLevel: 'silent',
+      // Error messages name files relative to the archive, never the server's temporary directory.
+      absWorkingDir: modelDir,
       plugins: [resolveFromOrtserve],
     });
   } catch (err) {
