@@ -17,12 +17,12 @@ export function ownedDirName(): string {
   return `${os.hostname()}-${process.pid}-${randomUUID().replaceAll('-', '')}`;
 }
 
-function alive(pid: number): boolean {
+/** Whether a process of this host is running (EPERM: it exists but belongs to someone else). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
@@ -40,7 +40,7 @@ export async function sweepDeadOwners(root: string): Promise<string[]> {
     const m = OWNED.exec(name);
     if (!m || m[1] !== os.hostname()) continue;
     const pid = Number(m[2]);
-    if (pid === process.pid || alive(pid)) continue;
+    if (pid === process.pid || isProcessAlive(pid)) continue;
     await fs.rm(path.join(root, name), { recursive: true, force: true, maxRetries: 2 });
     removed.push(name);
   }

@@ -12,6 +12,7 @@
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { isProcessAlive } from '../archive/owned-dirs.js';
 import { formatSnapshotFile, snapshotFileName, type SnapshotKind } from '../config/snapshot-file.js';
 import type { ServerConfig } from '../config/types.js';
 import type { ModelManager } from '../registry/model-manager.js';
@@ -52,14 +53,6 @@ function stampTime(stamp: string): number | null {
   return Number.isNaN(t) ? null : t;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export class SnapshotManager {
   readonly dir: string;
@@ -157,7 +150,7 @@ export class SnapshotManager {
     }
     for (const f of names) {
       const m = TEMP_FILE.exec(f);
-      if (m && Number(m[1]) !== process.pid && !isAlive(Number(m[1]))) rmSync(path.join(this.dir, f), { force: true });
+      if (m && Number(m[1]) !== process.pid && !isProcessAlive(Number(m[1]))) rmSync(path.join(this.dir, f), { force: true });
     }
   }
 }

@@ -6,10 +6,10 @@
  * between completed operations and while snapshots are written; this file kills during the operations.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { FIXTURE_HANDLERS, writeMar } from '../support/archives.js';
+import { writeFixtureMar } from '../support/archives.js';
 import { auth, cleanupAll, makeCliEnv, request, startForeground, type CliEnv, type ForegroundServer } from '../support/cli.js';
 
 after(cleanupAll);
@@ -17,12 +17,7 @@ after(cleanupAll);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function writeFaultsMar(modelStore: string, name: string, yaml?: string): void {
-  writeMar(modelStore, {
-    name,
-    handler: 'faults.ts',
-    files: { 'faults.ts': readFileSync(path.join(FIXTURE_HANDLERS, 'faults.ts')) },
-    ...(yaml === undefined ? {} : { yaml }),
-  });
+  writeFixtureMar(modelStore, 'faults.ts', name, yaml);
 }
 
 /** Model → worker count, after checking that each version is whole: as many READY workers as minWorkers. */

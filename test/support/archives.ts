@@ -48,6 +48,16 @@ export function writeMar(modelStore: string, o: MarOptions): string {
   return fileName;
 }
 
+/** An archive whose handler is the fixture `test/fixtures/handlers/<fixture>` (copied into the archive). */
+export function writeFixtureMar(modelStore: string, fixture: string, name: string, yaml?: string): string {
+  return writeMar(modelStore, {
+    name,
+    handler: fixture,
+    files: { [fixture]: readFileSync(path.join(FIXTURE_HANDLERS, fixture)) },
+    ...(yaml === undefined ? {} : { yaml }),
+  });
+}
+
 /** An archive whose handler is test/fixtures/handlers/probe.ts (see that file for its actions). */
 export function writeProbeMar(modelStore: string, o: Partial<MarOptions> & { name: string }): string {
   return writeMar(modelStore, {

@@ -8,12 +8,11 @@
  * Handler: test/fixtures/handlers/faults.ts.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import { defaultWorkerHeapMb, heapMb, HEAP_ENV } from '../../src/workers/heap-limit.js';
-import { FIXTURE_HANDLERS, writeMar } from '../support/archives.js';
+import { writeFixtureMar } from '../support/archives.js';
 import { json } from '../support/http.js';
 import { sample } from '../support/metrics.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -28,12 +27,7 @@ const unhandled: unknown[] = [];
 process.on('unhandledRejection', (reason) => unhandled.push(reason));
 
 function writeFaultsMar(modelStore: string, name: string, yaml?: string): void {
-  writeMar(modelStore, {
-    name,
-    handler: 'faults.ts',
-    files: { 'faults.ts': readFileSync(path.join(FIXTURE_HANDLERS, 'faults.ts')) },
-    ...(yaml === undefined ? {} : { yaml }),
-  });
+  writeFixtureMar(modelStore, 'faults.ts', name, yaml);
 }
 
 interface Info {
