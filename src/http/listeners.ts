@@ -119,13 +119,17 @@ function onClientError(config: ServerConfig): (err: NodeJS.ErrnoException, socke
   };
 }
 
+const LISTEN_BACKLOG = 4096;
+
 export function listen(handler: RequestListener, address: ListenAddress, config: ServerConfig): Promise<Listener> {
   const server = createServer(handler, address, config);
   server.on('clientError', onClientError(config));
   const host = address.host.replace(/^\[(.*)\]$/, '$1');
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(address.port, host, () => {
+    // Node's default backlog (511) overflows under a burst of new connections while the event loop is
+    // busy, and the kernel then drops SYNs (clients see connect timeouts); the kernel caps this at somaxconn.
+    server.listen({ port: address.port, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       const bound = server.address() as AddressInfo;
       const shownHost = host.includes(':') ? `[${host}]` : host;
