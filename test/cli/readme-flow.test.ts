@@ -99,7 +99,10 @@ describe('README: the taxonomy classifier', () => {
       const taxonomies = ['exhibitions_museums', 'family_kids', 'festivals_nightlife', 'food_drink', 'music', 'performing_arts', 'sports', 'tours_outdoors'];
       for (const l of labels) assert.ok(taxonomies.includes(l), l);
     } finally {
+      // Wait for the exit: the server writes its shutdown snapshot into the directory the hook removes.
+      const exited = server.exitCode !== null ? Promise.resolve() : new Promise<void>((resolve) => server.once('exit', () => resolve()));
       server.kill('SIGTERM');
+      await exited;
     }
   });
 });
