@@ -1,7 +1,5 @@
 /** The inference API's routes (spec §1.1–1.2): ping, predictions, explanations, KServe pass-through. */
-import { ServiceUnavailableException } from '../errors.js';
-import { estimateTokens } from '../scheduling/batch-selection.js';
-import { Job } from '../scheduling/job.js';
+import { submitPrediction } from '../inference/submit.js';
 import type { WireRequest } from '../workers/messages.js';
 import type { Exchange, HttpDeps } from './exchange.js';
 import { modelInferenceApi } from './openapi.js';
@@ -33,31 +31,18 @@ function matchTarget(seg: string[]): Target | null {
 
 /** Runs one request through a model version's queue and sends the handler's answer. */
 async function predict(deps: HttpDeps, x: Exchange, t: Target): Promise<void> {
-  const mv = deps.manager.registry.get(t.model, t.version);
   const request: WireRequest = {
     requestId: x.requestId,
     headers: { ...clientHeaders(x.req), url_path: t.urlPath, explain: t.explain ? 'True' : 'False' },
     parameters: await requestParameters(x.req, x.body),
   };
-  const bytes = request.parameters.reduce((n, p) => n + p.value.byteLength, 0);
-  const job = new Job(request, estimateTokens(bytes, mv.settings.maxSequenceTokens));
-  const measured = deps.metrics.prediction(mv.name, mv.version, t.version, job);
+  const { job, outcome: pending, finished } = submitPrediction(deps, t.model, t.version, request);
   // A client that hangs up before its answer should not cost a worker any time.
   x.res.once('close', () => {
     if (!x.res.writableFinished) job.cancelled = true;
-    measured(x.res.writableFinished ? x.res.statusCode : null);
+    finished(x.res.writableFinished ? x.res.statusCode : null);
   });
-  if (mv.settings.useJobTicket && !mv.workerList.some((w) => w.state === 'ready' && !w.busy)) {
-    deps.metrics.rejected(mv.name, mv.version, 'job_ticket');
-    throw new ServiceUnavailableException(`Model "${mv.name}" has no worker to serve inference request. Please use scale workers API to add workers.`);
-  }
-  try {
-    mv.submit(job, t.version !== null);
-  } catch (err) {
-    deps.metrics.rejected(mv.name, mv.version, mv.workerList.length === 0 ? 'no_worker' : 'queue_full');
-    throw err;
-  }
-  const outcome = await job.outcome;
+  const outcome = await pending;
   if (outcome.ok) sendPrediction(x.res, outcome.response);
   else sendError(x.res, outcome.error);
 }
