@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { TokenStore } from './auth/token-store.js';
 import type { ServerConfig } from './config/types.js';
+import { startGrpcServers, type GrpcListeners } from './grpc/server.js';
 import { createRequestListener, type ApiRole } from './http/app.js';
 import type { HttpDeps } from './http/exchange.js';
 import { closeListener, listen, type Listener } from './http/listeners.js';
@@ -15,6 +16,7 @@ import { ModelManager } from './registry/model-manager.js';
 import { expandLoadModels, loadStartupModels, restoreSnapshot } from './registry/startup-models.js';
 import { snapshotToRestore } from './snapshot/restore-source.js';
 import { SnapshotManager } from './snapshot/snapshot-manager.js';
+import { workflowManagerFor } from './workflows/workflow-manager.js';
 
 export interface RunningServer {
   /** Bound URLs; equal when inference and management share one listener. */
@@ -22,6 +24,9 @@ export interface RunningServer {
   managementUrl: string;
   /** The metrics API's URL, or null with enable_metrics_api=false. */
   metricsUrl: string | null;
+  /** The gRPC APIs' bound `host:port` targets, or null with enable_grpc=false. */
+  grpcInferenceUrl: string | null;
+  grpcManagementUrl: string | null;
   manager: ModelManager;
   tokens: TokenStore | null;
   /** Drains the listeners, writes the shutdown snapshot, stops every worker. */
@@ -55,10 +60,12 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
     logs.workerOutput,
   );
   snapshots = new SnapshotManager(config, manager);
+  const workflows = workflowManagerFor(manager, metrics, log);
   const deps: HttpDeps = { config, manager, tokens, metrics };
 
   const listeners: Listener[] = [];
   let metricsListener: Listener | null = null;
+  let grpc: GrpcListeners | null = null;
   try {
     const shared = config.inferenceAddress.raw === config.managementAddress.raw;
     const roles: Array<[ApiRole, ServerConfig['inferenceAddress']]> = shared
@@ -69,8 +76,9 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
         ];
     for (const [role, address] of roles) listeners.push(await listen(logs.wrapListener(createRequestListener(deps, role)), address, config));
     if (config.enableMetricsApi) metricsListener = await listen(logs.wrapListener(createMetricsListener(metrics)), config.metricsAddress, config);
+    if (config.enableGrpc) grpc = await startGrpcServers(deps);
   } catch (err) {
-    await Promise.all(listeners.map((l) => closeListener(l, 0)));
+    await Promise.all([...listeners, ...(metricsListener ? [metricsListener] : [])].map((l) => closeListener(l, 0)));
     tokens?.remove();
     await metrics.close();
     await logs.close();
@@ -81,6 +89,8 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
   log(`Inference API bound to ${inferenceUrl}`);
   log(`Management API bound to ${managementUrl}`);
   if (metricsListener) log(`Metrics API bound to ${metricsListener.url}`);
+  if (grpc) log(`gRPC Inference API bound to ${grpc.inference.address}`);
+  if (grpc) log(`gRPC Management API bound to ${grpc.management.address}`);
   if (metricsListener) listeners.push(metricsListener);
   log(`Cores: ${availableParallelism()}, model store: ${config.modelStore ?? '(none)'}`);
 
@@ -95,7 +105,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
     const entries = expandLoadModels(config.loadModels, config.modelStore);
     await loadStartupModels(manager, entries, restore?.loadModels ?? new Set(), log);
   } catch (err) {
-    await Promise.all(listeners.map((l) => closeListener(l, 0)));
+    await Promise.all([...listeners.map((l) => closeListener(l, 0)), grpc?.close(0)]);
     await manager.shutdown();
     tokens?.remove();
     await metrics.close();
@@ -111,13 +121,16 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
     inferenceUrl,
     managementUrl,
     metricsUrl: metricsListener?.url ?? null,
+    grpcInferenceUrl: grpc?.inference.address ?? null,
+    grpcManagementUrl: grpc?.management.address ?? null,
     manager,
     tokens,
     close(graceMs = 30_000) {
       closing ??= (async () => {
-        await Promise.all(listeners.map((l) => closeListener(l, graceMs)));
+        await Promise.all([...listeners.map((l) => closeListener(l, graceMs)), grpc?.close(graceMs)]);
         snapshots.save('shutdown');
         await manager.shutdown();
+        await workflows.shutdown();
         await metrics.close();
         await logs.close();
       })();

@@ -4,10 +4,8 @@
  * the usage errors and the exit codes follow Python's argparse (2 for usage errors, 0 for --help) and
  * torch-model-archiver (1 for its own errors, printed as "ERROR - <message>").
  */
-import { realpathSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ARCHIVE_FORMATS, ARCHIVE_RUNTIMES, ArchiverError, createArchive, type ArchiveFormat } from '../archive/writer.js';
+import { runIfEntryPoint } from './entry-point.js';
 
 const PROG = 'ortserve-archiver';
 
@@ -190,24 +188,4 @@ export async function main(argv: string[], io: ArchiverIo = defaultIo): Promise<
   }
 }
 
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(path.resolve(script)) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+runIfEntryPoint(import.meta.url, main);

@@ -163,6 +163,7 @@ function prepareStart(args: ServerArgs, env: NodeJS.ProcessEnv, cwd: string): Se
     {
       tsConfig: args.tsConfig,
       modelStore: args.modelStore,
+      workflowStore: args.workflowStore,
       models: args.models,
       noConfigSnapshots: args.noConfigSnapshots || undefined,
       disableTokenAuth: args.disableTokenAuth || undefined,

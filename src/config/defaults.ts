@@ -138,13 +138,17 @@ export const CONFIG_KEYS: Readonly<Record<string, ConfigKey>> = {
   ts_header_key_sequence_start: key('ts_request_sequence_start', 'TS_HEADER_KEY_SEQUENCE_START'),
   ts_header_key_sequence_end: key('ts_request_sequence_end', 'TS_HEADER_KEY_SEQUENCE_END'),
   blacklist_env_vars: key('', 'TS_BLACKLIST_ENV_VARS'),
-  workflow_store: key(null, 'TS_WORKFLOW_STORE', false),
+  workflow_store: key(null, 'TS_WORKFLOW_STORE'),
 
-  // --- accepted but ignored: JVM, Netty, gRPC, Python, IPEX, keystores ------------------------------
-  grpc_inference_address: key('127.0.0.1', 'TS_GRPC_INFERENCE_ADDRESS', false),
-  grpc_management_address: key('127.0.0.1', 'TS_GRPC_MANAGEMENT_ADDRESS', false),
-  grpc_inference_port: key('7070', 'TS_GRPC_INFERENCE_PORT', false),
-  grpc_management_port: key('7071', 'TS_GRPC_MANAGEMENT_PORT', false),
+  // --- gRPC (spec §9) --------------------------------------------------------------------------------
+  grpc_inference_address: key('127.0.0.1', 'TS_GRPC_INFERENCE_ADDRESS'),
+  grpc_management_address: key('127.0.0.1', 'TS_GRPC_MANAGEMENT_ADDRESS'),
+  grpc_inference_port: key('7070', 'TS_GRPC_INFERENCE_PORT'),
+  grpc_management_port: key('7071', 'TS_GRPC_MANAGEMENT_PORT'),
+  /** ortserve only: false starts no gRPC listener. */
+  enable_grpc: key('true', null),
+
+  // --- accepted but ignored: JVM, Netty, Python, IPEX, keystores --------------------------------------
   grpc_inference_max_connection_age_ms: key(null, 'TS_GRPC_INFERENCE_MAX_CONNECTION_AGE_MS', false),
   grpc_management_max_connection_age_ms: key(null, 'TS_GRPC_MANAGEMENT_MAX_CONNECTION_AGE_MS', false),
   grpc_inference_max_connection_age_grace_ms: key(null, 'TS_GRPC_INFERENCE_MAX_CONNECTION_AGE_GRACE_MS', false),

@@ -113,6 +113,7 @@ export function substituteEnvVars(props: Map<string, string>, env: Env): void {
 /** CLI flags, as ConfigManager applies them after loading the file. The CLI can only enable the two flags. */
 function applyCli(props: Map<string, string>, cli: CliOverrides): void {
   if (cli.modelStore !== undefined) props.set('model_store', cli.modelStore);
+  if (cli.workflowStore !== undefined) props.set('workflow_store', cli.workflowStore);
   if (cli.models !== undefined) props.set('load_models', cli.models.join(','));
   if (cli.enableModelApi) props.set('enable_model_api', 'true');
   if (cli.disableTokenAuth) props.set('disable_token_authorization', 'true');
@@ -330,6 +331,10 @@ export function loadConfig(cli: CliOverrides, env: Env, cwd: string): ServerConf
     decodeInputRequest: r.bool('decode_input_request'),
     defaultServiceHandler: r.string('default_service_handler'),
     serviceEnvelope: r.string('service_envelope'),
+    grpcInference: { host: r.string('grpc_inference_address') ?? '127.0.0.1', port: r.int('grpc_inference_port') },
+    grpcManagement: { host: r.string('grpc_management_address') ?? '127.0.0.1', port: r.int('grpc_management_port') },
+    enableGrpc: r.bool('enable_grpc'),
+    workflowStore: r.path('workflow_store', cwd),
     corsAllowedOrigin: headerValue(r, 'cors_allowed_origin'),
     corsAllowedMethods: headerValue(r, 'cors_allowed_methods'),
     corsAllowedHeaders: headerValue(r, 'cors_allowed_headers'),

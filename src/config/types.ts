@@ -51,6 +51,13 @@ export interface ServerConfig {
   decodeInputRequest: boolean;
   defaultServiceHandler: string | null;
   serviceEnvelope: string | null;
+  /** gRPC listeners (`grpc_inference_address`/`_port`, `grpc_management_address`/`_port`); port 0 binds a free port. */
+  grpcInference: { host: string; port: number };
+  grpcManagement: { host: string; port: number };
+  /** `enable_grpc` (ortserve only, default true). */
+  enableGrpc: boolean;
+  /** `workflow_store`: where `.war` archives are looked up (default: the model store). */
+  workflowStore: string | null;
   corsAllowedOrigin: string | null;
   corsAllowedMethods: string | null;
   corsAllowedHeaders: string | null;
@@ -112,6 +119,7 @@ export interface ServerConfig {
 export interface CliOverrides {
   tsConfig?: string;
   modelStore?: string;
+  workflowStore?: string;
   models?: string[];
   noConfigSnapshots?: boolean;
   disableTokenAuth?: boolean;

@@ -14,14 +14,16 @@ import { readBody } from './body.js';
 import { splitPath, type Exchange, type HttpDeps } from './exchange.js';
 import { inferenceRoutes } from './inference-routes.js';
 import { managementRoutes } from './management-routes.js';
+import { oipRoutes } from './oip-routes.js';
 import { inferenceApi, managementApi } from './openapi.js';
 import { sendError, sendJson, sendPreflight, sendTooLarge, setStandardHeaders } from './respond.js';
 import { uiPage, uiRoutes } from './ui-routes.js';
+import { workflowRoutes } from './workflow-routes.js';
 
 /** `all` is the single listener used when inference and management share one address. */
 export type ApiRole = 'inference' | 'management' | 'all';
 
-const MANAGEMENT_FIRST_SEGMENTS = new Set(['models', 'token']);
+const MANAGEMENT_FIRST_SEGMENTS = new Set(['models', 'token', 'workflows']);
 
 /** Which key a request needs: on a shared listener, management paths need the management key. */
 function tokenKind(role: ApiRole, x: Exchange): 'inference' | 'management' {
@@ -76,8 +78,10 @@ async function dispatch(deps: HttpDeps, role: ApiRole, x: Exchange): Promise<voi
     throw new InvalidKeyException(MESSAGES.invalidToken);
   }
   if (role !== 'management' && uiRoutes(deps, x)) return;
+  if (role !== 'management' && (await oipRoutes(deps, x))) return;
   if (role !== 'management' && (await inferenceRoutes(deps, x))) return;
   if (role !== 'inference' && (await managementRoutes(deps, x))) return;
+  if (await workflowRoutes(deps, role, x)) return;
   throw new ResourceNotFoundException(MESSAGES.notFoundRoute);
 }
 

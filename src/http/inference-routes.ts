@@ -4,7 +4,7 @@ import type { WireRequest } from '../workers/messages.js';
 import type { Exchange, HttpDeps } from './exchange.js';
 import { modelInferenceApi } from './openapi.js';
 import { clientHeaders, requestParameters } from './request-input.js';
-import { sendError, sendJson, sendPrediction } from './respond.js';
+import { endPredictionAfterError, sendError, sendJson, sendPrediction, sendPredictionPart } from './respond.js';
 
 interface Target {
   model: string;
@@ -42,8 +42,11 @@ async function predict(deps: HttpDeps, x: Exchange, t: Target): Promise<void> {
     if (!x.res.writableFinished) job.cancelled = true;
     finished(x.res.writableFinished ? x.res.statusCode : null);
   });
+  // Streaming (spec §1.6): each intermediate part is a chunk, sent as it arrives; the outcome ends it.
+  job.onIntermediate((part) => sendPredictionPart(x.res, part));
   const outcome = await pending;
   if (outcome.ok) sendPrediction(x.res, outcome.response);
+  else if (x.res.headersSent) endPredictionAfterError(x.res, outcome.error, x.requestId);
   else sendError(x.res, outcome.error);
 }
 

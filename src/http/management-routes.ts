@@ -1,9 +1,7 @@
 /** The management API's routes (spec §2): list, register, describe, scale, set-default, unregister. */
-import { randomUUID } from 'node:crypto';
-import { MESSAGES, MethodNotAllowedException, ServiceUnavailableException } from '../errors.js';
-import { describeVersion, listModels } from '../registry/describe.js';
-import type { ModelVersion } from '../registry/model-version.js';
-import { Job } from '../scheduling/job.js';
+import { MESSAGES, MethodNotAllowedException } from '../errors.js';
+import { listModels } from '../registry/describe.js';
+import { describeModels } from '../registry/describe-models.js';
 import type { Exchange, HttpDeps } from './exchange.js';
 import { parseInteger, registerParams, scaleParams } from './management-params.js';
 import { modelManagementApi } from './openapi.js';
@@ -13,34 +11,9 @@ function notAllowed(): never {
   throw new MethodNotAllowedException(MESSAGES.methodNotAllowed);
 }
 
-/** `customized=true`: asks a worker for the handler's own metadata (a DESCRIBE job, sent alone). */
-async function customizedMetadata(mv: ModelVersion): Promise<unknown> {
-  if (mv.workerList.length === 0) {
-    throw new ServiceUnavailableException(
-      `Model "${mv.name}" has no worker to serve describe request. Please use scale workers API to add workers.`,
-    );
-  }
-  const job = new Job({ requestId: randomUUID(), headers: { describe: 'True' }, parameters: [] });
-  mv.submit(job, false);
-  const outcome = await job.outcome;
-  if (!outcome.ok) throw outcome.error;
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(outcome.response.body).toString('utf8'));
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? parsed : {};
-  } catch {
-    return {};
-  }
-}
-
 async function describe(deps: HttpDeps, x: Exchange, name: string, version: string | null): Promise<void> {
-  const registry = deps.manager.registry;
-  if (version === 'all') {
-    sendJson(x.res, 200, registry.versions(name).map((v) => describeVersion(v)));
-    return;
-  }
-  const mv = registry.get(name, version);
   const customized = x.query.get('customized')?.toLowerCase() === 'true';
-  sendJson(x.res, 200, [describeVersion(mv, customized ? await customizedMetadata(mv) : undefined)]);
+  sendJson(x.res, 200, await describeModels(deps.manager.registry, name, version, customized));
 }
 
 async function modelRoute(deps: HttpDeps, x: Exchange, name: string, version: string | null): Promise<void> {

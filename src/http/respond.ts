@@ -58,12 +58,55 @@ export function sendError(res: ServerResponse, err: unknown): void {
   sendJson(res, e.status, { code: e.status, type: e.type, message: e.message });
 }
 
-/** A handler's answer: its status, its headers, a Content-Type only if the handler set one. */
+/**
+ * A handler's answer: its status, its headers, a Content-Type only if the handler set one. After
+ * intermediate parts (sendPredictionPart), the answer is the stream's last chunk, then its end.
+ */
 export function sendPrediction(res: ServerResponse, r: WireResponse): void {
+  if (res.headersSent) {
+    if (!res.destroyed && !res.writableEnded) res.end(bodyOf(r));
+    return;
+  }
   for (const [k, v] of Object.entries(r.headers)) res.setHeader(k, v);
   if (r.phrase) res.statusMessage = r.phrase;
   const contentType = r.contentType ?? null;
-  finish(res, r.status, Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength), contentType);
+  finish(res, r.status, bodyOf(r), contentType);
+}
+
+function bodyOf(r: WireResponse): Buffer {
+  return Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength);
+}
+
+/**
+ * One intermediate part of a streamed answer (spec §1.6, TorchServe's RestJob): the first part sends
+ * the status line and headers at once, with its own status, reason, Content-Type if set, its headers
+ * (`ts_stream_next: true` among them), `Transfer-Encoding: chunked` and the standard headers; each
+ * part's bytes are one chunk. sendPrediction then sends the last chunk and the terminator.
+ */
+export function sendPredictionPart(res: ServerResponse, r: WireResponse): void {
+  if (res.destroyed || res.writableEnded) return;
+  if (!res.headersSent) {
+    for (const [k, v] of Object.entries(r.headers)) res.setHeader(k, v);
+    if (r.phrase) res.statusMessage = r.phrase;
+    res.statusCode = r.status;
+    if (r.contentType !== null) res.setHeader('Content-Type', r.contentType);
+    if (r.status >= 400) res.setHeader('Connection', 'close');
+    res.setHeader('Transfer-Encoding', 'chunked');
+    res.flushHeaders();
+  }
+  // An empty chunk would read as the end of the body: an empty part sends nothing.
+  if (r.body.byteLength > 0) res.write(bodyOf(r));
+}
+
+/**
+ * A streamed answer whose handler failed, or whose worker died, after some parts: the status line is
+ * gone, so the chunked body is ended cleanly (what was sent stays a well-formed answer) and the error
+ * is logged.
+ */
+export function endPredictionAfterError(res: ServerResponse, err: unknown, requestId: string): void {
+  const e = toServeError(err);
+  console.error(`[request ${requestId}] stream ended early: ${e.status} ${e.message}`);
+  if (!res.destroyed && !res.writableEnded) res.end();
 }
 
 /** Netty's answer to an oversized request: 413, empty body, connection closed. */

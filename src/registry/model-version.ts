@@ -155,6 +155,7 @@ export class ModelVersion {
         handlerFunction: this.handler.functionName,
         decodeInputRequest: this.config.decodeInputRequest,
         declaredMetrics: this.config.metricsConfig.modelMetrics,
+        serviceEnvelope: this.config.serviceEnvelope,
       },
       {
         queue: this.queue,

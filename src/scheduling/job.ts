@@ -17,8 +17,13 @@ export class Job {
   /** Batches formed while this job waited without being chosen. */
   passes = 0;
   readonly outcome: Promise<JobOutcome>;
+  /** How many intermediate parts (streaming, spec §1.6) were delivered so far; 0: not streaming. */
+  intermediateCount = 0;
   private settle!: (o: JobOutcome) => void;
   private settled = false;
+  private intermediateListeners: Array<(response: WireResponse) => void> = [];
+  /** Parts delivered before any listener was registered, replayed to the first one; dropped on settle. */
+  private unheard: WireResponse[] = [];
 
   constructor(request: WireRequest, cost = 1, arrivedAt = performance.now()) {
     this.request = request;
@@ -29,6 +34,44 @@ export class Job {
 
   get isSettled(): boolean {
     return this.settled;
+  }
+
+  /**
+   * Streaming (spec §1.6): `cb` gets every intermediate part of this job, in order, before the outcome
+   * settles. Parts that arrived before the first listener are replayed to it, so registering right
+   * after submitting is always in time. The outcome stays the final part (or the failure, which may
+   * come after some parts: the transport then ends its stream).
+   */
+  onIntermediate(cb: (response: WireResponse) => void): void {
+    this.intermediateListeners.push(cb);
+    if (this.intermediateListeners.length === 1 && this.unheard.length > 0) {
+      const parts = this.unheard;
+      this.unheard = [];
+      for (const p of parts) {
+        try {
+          cb(p);
+        } catch (err) {
+          console.error(`[job ${this.request.requestId}] intermediate listener failed:`, err);
+        }
+      }
+    }
+  }
+
+  /** An intermediate part from the worker (ignored once the job settled). */
+  intermediate(response: WireResponse): void {
+    if (this.settled) return;
+    this.intermediateCount++;
+    if (this.intermediateListeners.length === 0) {
+      this.unheard.push(response);
+      return;
+    }
+    for (const cb of this.intermediateListeners) {
+      try {
+        cb(response);
+      } catch (err) {
+        console.error(`[job ${this.request.requestId}] intermediate listener failed:`, err);
+      }
+    }
   }
 
   complete(response: WireResponse): void {
@@ -42,6 +85,7 @@ export class Job {
   private finish(o: JobOutcome): void {
     if (this.settled) return;
     this.settled = true;
+    this.unheard = [];
     this.settle(o);
   }
 }

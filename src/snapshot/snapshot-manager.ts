@@ -16,6 +16,7 @@ import { isProcessAlive } from '../archive/owned-dirs.js';
 import { formatSnapshotFile, snapshotFileName, type SnapshotKind } from '../config/snapshot-file.js';
 import type { ServerConfig } from '../config/types.js';
 import type { ModelManager } from '../registry/model-manager.js';
+import { isWorkflowNode } from '../workflows/node-names.js';
 
 /** How many snapshot files to keep; TorchServe keeps every one, which grows without bound. */
 export const KEEP_SNAPSHOTS = 20;
@@ -73,6 +74,8 @@ export class SnapshotManager {
     const models: ModelSnapshot['models'] = {};
     let count = 0;
     for (const name of registry.names()) {
+      // Workflow nodes are not snapshotted (TorchServe's SnapshotManager skips workflow models).
+      if (isWorkflowNode(this.manager, name)) continue;
       const def = registry.defaultVersion(name);
       models[name] = {};
       for (const v of registry.versions(name)) {

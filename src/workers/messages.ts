@@ -37,6 +37,8 @@ export interface WorkerInit {
   decodeInputRequest: boolean;
   /** metrics.yaml's `model_metrics`, declared in the handler's `context.metrics`. */
   declaredMetrics: MetricDeclaration[];
+  /** `service_envelope` (kserve, kservev2) wrapping the handler's entry point, or null. */
+  serviceEnvelope: string | null;
 }
 
 /** What a batch's handler run reported, sent with its answer or its failure. */
@@ -54,9 +56,17 @@ export interface BatchError {
   message: string;
 }
 
+/**
+ * One request's part of an intermediate message (streaming, spec §1.6): `index` is the request's place
+ * in the batch. `error` when the handler sent a code other than 200: that request fails with it.
+ */
+export type IntermediatePart = { index: number; response: WireResponse } | { index: number; error: BatchError };
+
 export type FromWorker =
   /** `metrics`: what the handler recorded in `context.metrics` while loading. */
   | { type: 'loaded'; metrics: MetricUpdate[] }
   | { type: 'load-failed'; status: number; message: string }
+  /** `sendIntermediatePredictResponse` during a batch: sent at once, before the batch's result. */
+  | { type: 'intermediate'; batchId: number; parts: IntermediatePart[] }
   | { type: 'result'; batchId: number; responses: WireResponse[]; telemetry: BatchTelemetry }
   | { type: 'batch-failed'; batchId: number; error: BatchError; telemetry: BatchTelemetry };

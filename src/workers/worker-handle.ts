@@ -11,6 +11,9 @@ import type { BatchPolicy, JobQueue } from '../scheduling/job-queue.js';
 import type { Job } from '../scheduling/job.js';
 import type { FromWorker, ToWorker, WorkerInit } from './messages.js';
 
+/** What ends a batch: its result or its failure (intermediate parts come before it). */
+type BatchReply = Extract<FromWorker, { type: 'result' | 'batch-failed' }>;
+
 const WORKER_SCRIPT = new URL('./worker-main.js', import.meta.url);
 const BACKOFF_SECONDS = [0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597];
 
@@ -53,7 +56,13 @@ export class WorkerHandle {
   private threadError: (Error & { code?: string }) | null = null;
   private stopping = false;
   private readonly abort = new AbortController();
-  private pending: { batchId: number; jobs: Job[]; resolve: (m: FromWorker | 'died') => void } | null = null;
+  private pending: {
+    batchId: number;
+    jobs: Job[];
+    resolve: (m: BatchReply | 'died') => void;
+    /** Restarts the response timeout: each intermediate part (streaming) shows the handler is alive. */
+    progress: () => void;
+  } | null = null;
   private batchCounter = 0;
   private firstLoad: Promise<void>;
   private resolveFirstLoad!: () => void;
@@ -191,17 +200,22 @@ export class WorkerHandle {
     this.settings.metrics?.batch(this.init.info.modelName, this.init.info.modelVersion, jobs);
     const batchId = ++this.batchCounter;
     this.busy = true;
-    const reply = new Promise<FromWorker | 'died'>((resolve) => (this.pending = { batchId, jobs, resolve }));
+    let timer: NodeJS.Timeout | undefined;
+    const armTimer = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => this.pending?.resolve('died'), this.settings.responseTimeoutSec * 1000);
+    };
+    const reply = new Promise<BatchReply | 'died'>((resolve) => (this.pending = { batchId, jobs, resolve, progress: armTimer }));
     const msg: ToWorker = { type: 'predict', batchId, requests: jobs.map((j) => j.request) };
     this.thread!.postMessage(msg);
     const posted = performance.now();
-    const timer = setTimeout(() => this.pending?.resolve('died'), this.settings.responseTimeoutSec * 1000);
+    armTimer();
     const result = await reply;
     const replied = performance.now();
     clearTimeout(timer);
     this.pending = null;
     this.busy = false;
-    if (result === 'died' || result.type === 'loaded' || result.type === 'load-failed') {
+    if (result === 'died') {
       const oom = this.threadError?.code === 'ERR_WORKER_OUT_OF_MEMORY';
       const err = new InternalServerException(MESSAGES.workerDied, oom ? 507 : 500);
       for (const j of jobs) j.fail(err);
@@ -223,6 +237,17 @@ export class WorkerHandle {
   }
 
   private onMessage(m: FromWorker): void {
+    if (m.type === 'intermediate') {
+      if (this.pending?.batchId !== m.batchId) return;
+      this.pending.progress();
+      for (const part of m.parts) {
+        const job = this.pending.jobs[part.index];
+        if (!job) continue;
+        if ('error' in part) job.fail(new InternalServerException(part.error.message, part.error.status));
+        else job.intermediate(part.response);
+      }
+      return;
+    }
     if ((m.type === 'result' || m.type === 'batch-failed') && this.pending?.batchId === m.batchId) this.pending.resolve(m);
   }
 

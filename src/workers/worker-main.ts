@@ -5,10 +5,11 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
-import { Context } from '../handler-api/context.js';
+import { withEnvelope } from '../envelopes/index.js';
+import { Context, type IntermediateMessage } from '../handler-api/context.js';
 import type { HandleFunction, Handler, RequestRow, ResponseValue } from '../handler-api/types.js';
 import { encodeResponse, toHandlerHeaders, toRequestRow, UnsupportedOutputError } from './codec.js';
-import type { BatchError, BatchTelemetry, FromWorker, ToWorker, WireRequest, WireResponse, WorkerInit } from './messages.js';
+import type { BatchError, BatchTelemetry, FromWorker, IntermediatePart, ToWorker, WireRequest, WireResponse, WorkerInit } from './messages.js';
 
 type Entry = (data: RequestRow[], ctx: Context) => Promise<unknown>;
 
@@ -68,11 +69,30 @@ function telemetry(ctx: Context, handlerMs: number): BatchTelemetry {
   return { report: ctx.observations.take(handlerMs), metrics: ctx.metrics.takeUpdates() };
 }
 
-async function runBatch(entry: Entry, ctx: Context, requests: WireRequest[]): Promise<[WireResponse[] | BatchError, BatchTelemetry]> {
+/**
+ * Streaming (spec §1.6): a `sendIntermediateResponse` call becomes one 'intermediate' message, posted at
+ * once; the port keeps the order, so every part reaches the HTTP thread before the batch's result.
+ * Encoding errors are thrown to the handler, as they would be for its returned value.
+ */
+function intermediateSink(batchId: number, size: number): (m: IntermediateMessage) => void {
+  return (m) => {
+    const parts: IntermediatePart[] =
+      m.code === 200
+        ? m.parts.map(({ index, value, settings: s }) => ({
+            index,
+            response: { status: s.status, phrase: s.phrase, contentType: s.contentType, headers: s.headers, body: encodeResponse(value) },
+          }))
+        : Array.from({ length: size }, (_, index) => ({ index, error: { status: m.code, message: m.message } }));
+    post({ type: 'intermediate', batchId, parts });
+  };
+}
+
+async function runBatch(entry: Entry, ctx: Context, requests: WireRequest[], batchId: number): Promise<[WireResponse[] | BatchError, BatchTelemetry]> {
   ctx.startBatch(
     requests.map((r) => r.requestId),
     requests.map(toHandlerHeaders),
   );
+  ctx.setIntermediateSink(intermediateSink(batchId, requests.length));
   const rows = requests.map((r) => toRequestRow(r, init.decodeInputRequest));
   let output: unknown;
   const start = performance.now();
@@ -81,6 +101,8 @@ async function runBatch(entry: Entry, ctx: Context, requests: WireRequest[]): Pr
   } catch (err) {
     console.error(`[${init.info.modelName}] handler error:`, err);
     return [batchError(err), telemetry(ctx, performance.now() - start)];
+  } finally {
+    ctx.setIntermediateSink(null);
   }
   const handlerMs = performance.now() - start;
   // TorchServe's service.py reports HandlerTime (rounded to 0.01 ms) after a handler call that returned.
@@ -95,7 +117,9 @@ function encodeOutput(output: unknown, ctx: Context, requests: WireRequest[]): W
   try {
     return (output as ResponseValue[]).map((value, i) => {
       const s = settings[i]!;
-      return { status: s.status, phrase: s.phrase, contentType: s.contentType, headers: s.headers, body: encodeResponse(value) };
+      // A streamed request's last part says the stream ends (TorchServe's create_predict_response).
+      const headers = s.headers['ts_stream_next'] === 'true' ? { ...s.headers, ts_stream_next: 'false' } : s.headers;
+      return { status: s.status, phrase: s.phrase, contentType: s.contentType, headers, body: encodeResponse(value) };
     });
   } catch (err) {
     return batchError(err);
@@ -106,14 +130,14 @@ async function main(): Promise<void> {
   const ctx = new Context(init.info, init.declaredMetrics);
   let entry: Entry;
   try {
-    entry = await loadEntry(ctx);
+    entry = withEnvelope(await loadEntry(ctx), init.serviceEnvelope);
   } catch (err) {
     console.error(`[${init.info.modelName}] failed to load the handler:`, err);
     post({ type: 'load-failed', status: isOutOfMemory(err) ? 507 : 500, message: err instanceof Error ? err.message : String(err) });
     return;
   }
   port!.on('message', (msg: ToWorker) => {
-    void runBatch(entry, ctx, msg.requests).then(([result, telemetry]) => {
+    void runBatch(entry, ctx, msg.requests, msg.batchId).then(([result, telemetry]) => {
       if (Array.isArray(result)) post({ type: 'result', batchId: msg.batchId, responses: result, telemetry });
       else post({ type: 'batch-failed', batchId: msg.batchId, error: result, telemetry });
     });

@@ -32,7 +32,7 @@ describe('README: Coming from TorchServe', () => {
     await cli(modelgen, ['--preset', 'tiny', '--out', dir, '--labels', 'music,sports,theatre']);
     writeFileSync(
       path.join(dir, 'config.properties'),
-      'inference_address=http://127.0.0.1:0\nmanagement_address=http://127.0.0.2:0\nmetrics_address=http://127.0.0.1:0\n',
+      'inference_address=http://127.0.0.1:0\nmanagement_address=http://127.0.0.2:0\nmetrics_address=http://127.0.0.1:0\ngrpc_inference_port=0\ngrpc_management_port=0\n',
     );
     writeFileSync(path.join(dir, 'sample.txt'), 'Jazz concert tonight at the old theatre, tickets 20 euros\n');
 

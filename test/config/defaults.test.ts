@@ -66,11 +66,11 @@ describe('the defaults table', () => {
     assert.equal(ORTSERVE_DEFAULT_ALLOWED_URLS, 'file://.*');
   });
 
-  it('marks JVM, Netty, gRPC and IPEX keys as accepted but unused', () => {
-    for (const name of ['ipex_enable', 'cpu_launcher_enable', 'vmargs', 'number_of_netty_threads', 'netty_client_threads', 'grpc_inference_port', 'keystore']) {
+  it('marks JVM, Netty and IPEX keys as accepted but unused', () => {
+    for (const name of ['ipex_enable', 'cpu_launcher_enable', 'vmargs', 'number_of_netty_threads', 'netty_client_threads', 'grpc_inference_max_connection_age_ms', 'keystore']) {
       assert.equal(configKey(name)?.used, false, name);
     }
-    for (const name of ['inference_address', 'job_queue_size', 'allowed_urls', 'intra_op_threads']) {
+    for (const name of ['inference_address', 'job_queue_size', 'allowed_urls', 'intra_op_threads', 'grpc_inference_port', 'workflow_store']) {
       assert.equal(configKey(name)?.used, true, name);
     }
   });

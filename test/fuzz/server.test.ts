@@ -51,6 +51,19 @@ function rawExchange(base: string, bytes: Buffer, ms = 1500): Promise<string> {
   });
 }
 
+/**
+ * The Open Inference Protocol's routes (`/v2`, `/v2/health/…`, `/v2/models/{m}[/versions/{v}][/ready|/infer]`)
+ * answer errors as the protocol says, `{"error": message}`, once the token check has passed.
+ */
+const OIP_ROUTE = /^\/v2(\/health\/(live|ready)|\/models\/[^/?]+(\/versions\/[^/?]+)?(\/ready|\/infer)?)?(\?|$)/;
+
+function assertOipErrorShape(a: Answer, what: string): void {
+  const doc = JSON.parse(a.body.toString('utf8')) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(doc), ['error'], `${what}: ${a.body.toString('utf8')}`);
+  assert.equal(typeof doc['error'], 'string');
+  assert.match(String(a.headers['content-type']), /^application\/json/);
+}
+
 /** TorchServe's error body, as every error of the route chain is sent. */
 function assertErrorShape(a: Answer, what: string): void {
   let doc: unknown;
@@ -206,7 +219,12 @@ describe('fuzz: a real server under generated requests', () => {
             if (a === null) return; // closed without an answer (a body the server stopped reading)
             statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
             assert.ok(a.status >= 100 && a.status < 600, `${what}: status ${a.status}`);
-            if (a.status >= 400 && method !== 'HEAD') assertErrorShape(a, what);
+            if (a.status >= 400 && method !== 'HEAD') {
+              // What fails before the route (HTTP parsing, the token) keeps TorchServe's shape on OIP paths too.
+              const oip = listener === 'inference' && OIP_ROUTE.test(`${path}${query}`) && !a.body.toString('utf8').includes('"code"');
+              if (oip) assertOipErrorShape(a, what);
+              else assertErrorShape(a, what);
+            }
             // A 500 is an exception ortserve did not expect (toServeError's catch-all): a bug, for these inputs.
             assert.notEqual(a.status, 500, `${what}: 500 ${a.body.toString('utf8')}`);
           },

@@ -52,6 +52,8 @@ export function makeCliEnv(properties: Record<string, string> = {}): CliEnv {
     inference_address: 'http://127.0.0.1:0',
     management_address: 'http://127.0.0.2:0',
     metrics_address: 'http://127.0.0.1:0',
+    grpc_inference_port: '0',
+    grpc_management_port: '0',
     ...properties,
   };
   writeFileSync(e.configFile, Object.entries(props).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');

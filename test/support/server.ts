@@ -21,6 +21,7 @@ export interface TestServerOptions {
   sharedAddress?: boolean;
 }
 
+/** RunningServer already exposes the bound gRPC targets: `grpcInferenceUrl`, `grpcManagementUrl` (`host:port`). */
 export interface TestServer extends RunningServer {
   dir: string;
   modelStore: string;
@@ -47,6 +48,9 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     inference_address: 'http://127.0.0.1:0',
     management_address: opts.sharedAddress ? 'http://127.0.0.1:0' : 'http://127.0.0.2:0',
     metrics_address: 'http://127.0.0.1:0',
+    // gRPC on free ports too, so parallel test files never collide on 7070/7071.
+    grpc_inference_port: '0',
+    grpc_management_port: '0',
     model_store: modelStore,
     enable_model_api: 'true',
     ...opts.properties,

@@ -2,7 +2,7 @@
  * `npm run train:taxonomy`: splits the listings (70/15/15, stratified), trains the taxonomy and music
  * sub-taxonomy models and prints their metrics on validation and test.
  * `npm run build:models`: the same, then writes model-store/taxonomy.mar, music_subtaxonomy.mar and
- * events.mar with the archiver's own code.
+ * events.mar with the archiver's own code, and model-store/events_workflow.war with the workflow archiver's.
  *
  * Everything is deterministic (seeded split and training, fixed archive dates), so rebuilding from
  * unchanged data gives the same models.
@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createArchive } from '../../src/archive/writer.js';
+import { createWorkflowArchive } from '../../src/workflows/writer.js';
 import { formatSummaryTable } from './report.js';
 import { readListings, SPLITS } from './dataset.js';
 import { splitListings, writeSplits } from './split.js';
@@ -65,7 +66,29 @@ async function writeArchives(models: TrainedModel[], store: string): Promise<str
   // The handler is archived from the work dir, so that its time can be pinned too.
   cpSync(path.join(ROOT, 'handlers', 'events.ts'), path.join(events, 'events.ts'));
   out.push(await archive('events', path.join(events, 'events.ts'), events, [contents], null, store));
+  out.push(await writeEventsWorkflow(store));
   return out;
+}
+
+/**
+ * events_workflow.war: the same answers as events.mar from taxonomy.mar and music_subtaxonomy.mar, as a
+ * workflow (examples/workflows/events). Its files are copied to the work dir so that their times can be pinned.
+ */
+async function writeEventsWorkflow(store: string): Promise<string> {
+  const dir = path.join(WORK, 'events_workflow');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const f of ['workflow.yaml', 'workflow_handler.ts']) cpSync(path.join(ROOT, 'examples', 'workflows', 'events', f), path.join(dir, f));
+  pinTimes(dir);
+  const { outputPath } = await createWorkflowArchive({
+    workflowName: 'events_workflow',
+    specFile: path.join(dir, 'workflow.yaml'),
+    handler: path.join(dir, 'workflow_handler.ts'),
+    exportPath: store,
+    force: true,
+    now: ARCHIVE_DATE,
+  });
+  return outputPath;
 }
 
 export async function main(argv: string[]): Promise<number> {

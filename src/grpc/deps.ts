@@ -1,0 +1,13 @@
+import type { TokenStore } from '../auth/token-store.js';
+import type { ServerConfig } from '../config/types.js';
+import type { ServerMetrics } from '../metrics/hooks.js';
+import type { ModelManager } from '../registry/model-manager.js';
+
+/** What the gRPC services need from the rest of the server (the same parts as the HTTP layer's). */
+export interface GrpcDeps {
+  config: ServerConfig;
+  manager: ModelManager;
+  /** null when token authorization is disabled. */
+  tokens: TokenStore | null;
+  metrics: ServerMetrics;
+}
