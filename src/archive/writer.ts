@@ -91,7 +91,7 @@ export function formatCreatedOn(date: Date): string {
 }
 
 /** Python's `json.dumps(obj, indent=2)`: same layout as JSON.stringify, plus ASCII-only output. */
-export function formatManifestJson(manifest: Manifest): string {
+export function formatManifestJson(manifest: object): string {
   return JSON.stringify(manifest, null, 2).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
@@ -137,11 +137,14 @@ async function expandGlob(pattern: string): Promise<string[]> {
 }
 
 /** The archive's file list: archive name → source file, later additions replacing earlier ones. */
-class FileSet {
+export class FileSet {
   readonly files = new Map<string, string>();
 
+  /** `manifestPath`: the generated manifest's entry (MAR-INF/ or WAR-INF/MANIFEST.json), which no file replaces. */
+  constructor(private readonly manifestPath = MANIFEST_PATH) {}
+
   add(name: string, source: string): void {
-    if (name === MANIFEST_PATH) return; // the generated manifest wins
+    if (name === this.manifestPath) return; // the generated manifest wins
     if (name.split('/').slice(0, -1).some((dir) => EXCLUDED_DIRS.has(dir) || dir.startsWith('.'))) return;
     this.files.delete(name);
     this.files.set(name, source);
@@ -241,12 +244,23 @@ function tooLargeForZip(bytes: number): ArchiverError {
   );
 }
 
-/** A `.mar`: the files in collection order (noSort), then the manifest; stored or deflated. */
-async function writeZipArchive(out: string, set: FileSet, manifestJson: string, store: boolean, now: Date): Promise<void> {
+/** Where a zip archive puts its manifest, and what it says when it would be too large to build in memory. */
+export interface ZipLayout {
+  manifestPath: string;
+  tooLarge(bytes: number): ArchiverError;
+}
+
+const MAR_LAYOUT: ZipLayout = { manifestPath: MANIFEST_PATH, tooLarge: tooLargeForZip };
+
+/**
+ * A `.mar` (or, with another layout, a `.war`): the files in collection order (noSort), then the
+ * manifest; stored or deflated.
+ */
+export async function writeZipArchive(out: string, set: FileSet, manifestJson: string, store: boolean, now: Date, layout: ZipLayout = MAR_LAYOUT): Promise<void> {
   const sources = await Promise.all([...set.files].map(async ([name, file]) => ({ name, file, st: await fs.stat(file) })));
   const total = sources.reduce((sum, s) => sum + s.st.size, Buffer.byteLength(manifestJson));
   // Checked before reading anything: adm-zip would read every file into memory first.
-  if (total > MAX_ZIP_FILE_BYTES) throw tooLargeForZip(total);
+  if (total > MAX_ZIP_FILE_BYTES) throw layout.tooLarge(total);
 
   const zip = new AdmZip(undefined, { noSort: true });
   const entries: AdmZip.IZipEntry[] = [];
@@ -256,7 +270,7 @@ async function writeZipArchive(out: string, set: FileSet, manifestJson: string, 
     if (st.mtime < DOS_EPOCH) entry.header.time = DOS_EPOCH;
     entries.push(entry);
   }
-  const manifest = zip.addFile(MANIFEST_PATH, Buffer.from(manifestJson, 'utf8'), '', 0o644);
+  const manifest = zip.addFile(layout.manifestPath, Buffer.from(manifestJson, 'utf8'), '', 0o644);
   manifest.header.time = now;
   entries.push(manifest);
   // addFile marks non-empty entries deflated; zip-store stores them (empty ones are always stored).
@@ -264,8 +278,23 @@ async function writeZipArchive(out: string, set: FileSet, manifestJson: string, 
 
   // The synchronous build: the async one recurses once per stored entry and can exhaust the stack.
   const data = zip.toBuffer();
-  if (data.length > MAX_ZIP_FILE_BYTES) throw tooLargeForZip(data.length);
+  if (data.length > MAX_ZIP_FILE_BYTES) throw layout.tooLarge(data.length);
   await fs.writeFile(out, data, { flag: 'wx', mode: 0o644 });
+}
+
+/** An existing output is refused without `force` (torch-model-archiver's words), and replaced with a warning. */
+export async function checkOutputPath(
+  outputPath: string,
+  kind: 'model' | 'workflow',
+  opts: { force?: boolean | undefined; onWarning?: ((message: string) => void) | undefined },
+): Promise<void> {
+  if ((await fs.lstat(outputPath).catch(() => null)) === null) return;
+  if (!opts.force) {
+    throw new ArchiverError(
+      `${outputPath} already exists.\nPlease specify --force/-f option to overwrite the ${kind} archive output file.\nSee -h/--help for more details.`,
+    );
+  }
+  opts.onWarning?.(`Overwriting ${outputPath} ...`);
 }
 
 /** Creates the archive; throws ArchiverError for the errors torch-model-archiver reports. */
@@ -283,14 +312,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<CreateA
     throw new ArchiverError(`Given export-path ${opts.exportPath} is not a directory. Point to a valid export-path directory.`);
   }
   const outputPath = archiveOutputPath(exportPath, opts.modelName, format);
-  if ((await fs.lstat(outputPath).catch(() => null)) !== null) {
-    if (!opts.force) {
-      throw new ArchiverError(
-        `${outputPath} already exists.\nPlease specify --force/-f option to overwrite the model archive output file.\nSee -h/--help for more details.`,
-      );
-    }
-    opts.onWarning?.(`Overwriting ${outputPath} ...`);
-  }
+  await checkOutputPath(outputPath, 'model', opts);
 
   const set = await collectFiles(opts);
   const manifest = buildManifest(opts);

@@ -13,8 +13,8 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import AdmZip from 'adm-zip';
-import { ArchiverError, formatCreatedOn } from '../archive/writer.js';
+import { MODEL_NAME_PATTERN } from '../archive/manifest.js';
+import { ArchiverError, checkOutputPath, FileSet, formatCreatedOn, formatManifestJson, writeZipArchive, type ZipLayout } from '../archive/writer.js';
 import { MAX_ZIP_FILE_BYTES } from '../archive/types.js';
 import { WAR_MANIFEST_PATH, WORKFLOW_ARCHIVER_VERSION, type WorkflowManifest } from './manifest.js';
 
@@ -35,48 +35,36 @@ export interface CreateWorkflowArchiveResult {
   manifest: WorkflowManifest;
 }
 
-const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_\-.]*$/;
-const EXCLUDED_DIRS = new Set(['__MACOSX', '__pycache__']);
-const DOS_EPOCH = new Date(1980, 0, 1);
-
 export function buildWorkflowManifest(opts: CreateWorkflowArchiveOptions): WorkflowManifest {
   const workflow: WorkflowManifest['workflow'] = { workflowName: opts.workflowName, specFile: path.basename(opts.specFile) };
   if (opts.handler) workflow.handler = path.basename(opts.handler);
   return { createdOn: formatCreatedOn(opts.now ?? new Date()), workflow, archiverVersion: WORKFLOW_ARCHIVER_VERSION };
 }
 
-async function addDir(files: Map<string, string>, dir: string, prefix: string): Promise<void> {
-  for (const name of (await fs.readdir(dir)).sort()) {
-    const full = path.join(dir, name);
-    const st = await fs.stat(full).catch(() => null);
-    if (st?.isFile()) files.set(prefix + name, full);
-    else if (st?.isDirectory() && !EXCLUDED_DIRS.has(name) && !name.startsWith('.')) await addDir(files, full, `${prefix}${name}/`);
-  }
-}
-
-async function collect(opts: CreateWorkflowArchiveOptions): Promise<Map<string, string>> {
-  const files = new Map<string, string>();
-  const addFile = async (file: string): Promise<void> => {
-    if (!(await fs.stat(file).catch(() => null))?.isFile()) throw new ArchiverError(`File does not exist: ${file}`);
-    files.set(path.basename(file), file);
-  };
-  await addFile(opts.specFile);
-  if (opts.handler) await addFile(opts.handler);
+/** The spec file, the handler, then the extra files (files, or directories' contents). */
+async function collect(opts: CreateWorkflowArchiveOptions): Promise<FileSet> {
+  const set = new FileSet(WAR_MANIFEST_PATH);
+  await set.addFile(opts.specFile);
+  if (opts.handler) await set.addFile(opts.handler);
   for (const item of (opts.extraFiles ?? '').split(',').map((s) => s.trim())) {
     if (item === '') continue;
     const st = await fs.stat(item).catch(() => null);
-    if (st?.isDirectory()) await addDir(files, item, '');
-    else if (st?.isFile()) files.set(path.basename(item), item);
+    if (st?.isDirectory()) await set.addDirContents(item);
+    else if (st?.isFile()) set.add(path.basename(item), item);
     else throw new ArchiverError(`File does not exist: ${item}`);
   }
-  files.delete(WAR_MANIFEST_PATH);
-  return files;
+  return set;
 }
 
+const WAR_LAYOUT: ZipLayout = {
+  manifestPath: WAR_MANIFEST_PATH,
+  tooLarge: () => new ArchiverError(`The archive would be larger than ${MAX_ZIP_FILE_BYTES} bytes.`),
+};
+
 export async function createWorkflowArchive(opts: CreateWorkflowArchiveOptions): Promise<CreateWorkflowArchiveResult> {
-  if (!NAME_PATTERN.test(opts.workflowName)) {
+  if (!MODEL_NAME_PATTERN.test(opts.workflowName)) {
     throw new ArchiverError(
-      `Workflow name contains special characters.\nThe allowed regular expression filter for workflow name is: ${NAME_PATTERN.source}`,
+      `Workflow name contains special characters.\nThe allowed regular expression filter for workflow name is: ${MODEL_NAME_PATTERN.source}`,
     );
   }
   const exportPath = path.resolve(opts.exportPath);
@@ -84,32 +72,12 @@ export async function createWorkflowArchive(opts: CreateWorkflowArchiveOptions):
     throw new ArchiverError(`Given export-path ${opts.exportPath} is not a directory. Point to a valid export-path directory.`);
   }
   const outputPath = path.join(exportPath, `${opts.workflowName}.war`);
-  if ((await fs.lstat(outputPath).catch(() => null)) !== null) {
-    if (!opts.force) {
-      throw new ArchiverError(
-        `${outputPath} already exists.\nPlease specify --force/-f option to overwrite the workflow archive output file.\nSee -h/--help for more details.`,
-      );
-    }
-    opts.onWarning?.(`Overwriting ${outputPath} ...`);
-  }
-  const files = await collect(opts);
+  await checkOutputPath(outputPath, 'workflow', opts);
+  const set = await collect(opts);
   const manifest = buildWorkflowManifest(opts);
-  const manifestJson = JSON.stringify(manifest, null, 2).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-
-  const zip = new AdmZip(undefined, { noSort: true });
-  let total = Buffer.byteLength(manifestJson);
-  for (const [name, file] of files) {
-    const st = await fs.stat(file);
-    total += st.size;
-    if (total > MAX_ZIP_FILE_BYTES) throw new ArchiverError(`The archive would be larger than ${MAX_ZIP_FILE_BYTES} bytes.`);
-    const entry = zip.addFile(name, await fs.readFile(file), '', st);
-    if (st.mtime < DOS_EPOCH) entry.header.time = DOS_EPOCH;
-  }
-  const entry = zip.addFile(WAR_MANIFEST_PATH, Buffer.from(manifestJson, 'utf8'), '', 0o644);
-  entry.header.time = opts.now ?? new Date();
   const temp = path.join(exportPath, `.${opts.workflowName}.${randomUUID()}.tmp`);
   try {
-    await fs.writeFile(temp, zip.toBuffer(), { flag: 'wx', mode: 0o644 });
+    await writeZipArchive(temp, set, formatManifestJson(manifest), false, opts.now ?? new Date(), WAR_LAYOUT);
     await fs.rename(temp, outputPath);
   } finally {
     await fs.rm(temp, { force: true });
