@@ -51,8 +51,13 @@ function given(n: number | undefined): number | undefined {
   return n !== undefined && n >= 0 ? n : undefined;
 }
 
+/** A request's parameters: its JSON body's keys when it has a JSON body, else its query string. */
+export function paramSource(x: Exchange): Source {
+  return mimeType(x.req) === 'application/json' ? jsonSource(x.body) : querySource(x.query);
+}
+
 export function registerParams(x: Exchange): RegisterParams {
-  const get = mimeType(x.req) === 'application/json' ? jsonSource(x.body) : querySource(x.query);
+  const get = paramSource(x);
   const url = get('url');
   if (!url) throw new BadRequestException('Parameter url is required.');
   return {

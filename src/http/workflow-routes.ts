@@ -13,24 +13,12 @@ import type { WireRequest } from '../workers/messages.js';
 import { workflowManagerFor } from '../workflows/workflow-manager.js';
 import type { ApiRole } from './app.js';
 import type { Exchange, HttpDeps } from './exchange.js';
-import { parseInteger } from './management-params.js';
-import { clientHeaders, mimeType, requestParameters } from './request-input.js';
+import { paramSource, parseInteger } from './management-params.js';
+import { clientHeaders, requestParameters } from './request-input.js';
 import { sendJson, sendPrediction, sendStatus } from './respond.js';
-import { BadRequestException } from '../errors.js';
 
 function registerParams(x: Exchange): { url?: string; workflowName?: string; responseTimeout?: number; startupTimeout?: number } {
-  let get = (k: string): string | undefined => x.query.get(k) ?? undefined;
-  if (mimeType(x.req) === 'application/json') {
-    let body: unknown;
-    try {
-      body = JSON.parse(x.body.toString('utf8') || '{}');
-    } catch {
-      throw new BadRequestException('Invalid JSON in the request body.');
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BadRequestException('The request body must be a JSON object.');
-    const o = body as Record<string, unknown>;
-    get = (k) => (Object.hasOwn(o, k) && o[k] !== null && typeof o[k] !== 'object' ? String(o[k]) : undefined);
-  }
+  const get = paramSource(x);
   const positive = (v: string | undefined): number | undefined => {
     const n = parseInteger(v);
     return n !== undefined && n > 0 ? n : undefined;
