@@ -7,12 +7,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { BENCH_DIR } from '../models.js';
 import { PROJECT_ROOT } from './corpus.js';
 import { histogramTotals } from './stats.js';
+import { freePort } from '../../tools/lib/free-port.js';
 
 export interface ServerSpec {
   /** A short name for logs and the scenario directory. */
@@ -34,16 +34,7 @@ export interface Registration {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export class ServerProcess {
   readonly dir: string;

@@ -8,24 +8,16 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { parseServerArgs } from '../../src/cli/server-args.js';
 import { makeTempDir } from '../support/server.js';
 import { REPO } from '../../tools/deploy/validate.js';
+import { freePort } from '../../tools/lib/free-port.js';
 
 const ENTRYPOINT = path.join(REPO, 'docker', 'entrypoint.mjs');
 const HEALTHCHECK = path.join(REPO, 'docker', 'healthcheck.mjs');
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 type ContainerArgs = (argv: string[], env?: NodeJS.ProcessEnv) => string[];
 

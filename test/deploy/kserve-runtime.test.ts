@@ -8,12 +8,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { makeTempDir } from '../support/server.js';
 import { REPO } from '../../tools/deploy/validate.js';
+import { freePort } from '../../tools/lib/free-port.js';
 
 interface EnvVar {
   name: string;
@@ -22,13 +22,6 @@ interface EnvVar {
 
 const read = (file: string): Record<string, any> => parse(readFileSync(path.join(REPO, file), 'utf8')); // eslint-disable-line @typescript-eslint/no-explicit-any
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 describe('deploy/kserve: the runtime container serves the InferenceService examples', () => {
   const dir = makeTempDir('ortserve-kserve-');

@@ -17,7 +17,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +24,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { loadConfig } from '../../src/config/load-config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { dashboardQueries, loadDashboard, substituteVariables } from './dashboard.js';
+import { freePort } from '../lib/free-port.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const PROMETHEUS = '/usr/bin/prometheus';
@@ -91,17 +91,6 @@ function ensurePrometheus(): void {
   // The package's postinst may start its own service (it does when an init system runs): ours uses its own
   // port and storage, so the two do not collide.
   if (!existsSync(PROMETHEUS)) throw new Error(`apt-get installed prometheus but ${PROMETHEUS} is still missing`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
