@@ -1,29 +1,35 @@
 /**
  * Resolution of the `url` given to register (and `--models` / `load_models`) into something openArchive
  * can open: TorchServe's `ModelArchive.downloadModel` (spec §2.1 "URL resolution" steps 1-4), with the
- * same errors and messages.
+ * same errors and messages. Which URLs and paths are allowed at all is url-policy.ts's job.
  *
  * ortserve differs from TorchServe on purpose:
- * - A `file://` URL that passes `allowed_urls` is opened where it is. TorchServe copies it into the
- *   model store first (and refuses with "Model file already exists" when the store has that name);
- *   ortserve never copies, so the store is never written for a local file. `file://` URLs must be
- *   absolute (`file:///path`): a host part such as `file://../x` is refused, which closes
- *   CVE-2024-35198's relative-path trick at the parser as well as at the `..` check.
+ * - The URL matched against `allowed_urls` is the canonical form that is then fetched (url-policy.ts),
+ *   not the string as given; URLs that could be read two ways are refused.
+ * - A `file://` URL that passes `allowed_urls` is opened where it is, and its real path (symbolic links
+ *   resolved) must match `allowed_urls` too. TorchServe copies it into the model store first (and
+ *   refuses with "Model file already exists" when the store has that name); ortserve never copies, so
+ *   the store is never written for a local file. `file://` URLs must be absolute (`file:///path`): a
+ *   host part such as `file://../x` is refused, which closes CVE-2024-35198's relative-path trick at the
+ *   parser as well as at the `..` check.
+ * - A directory given as a path (absolute or relative to the working directory) is served in place only
+ *   when its real path is inside the model store or, as a `file://` URL, matches `allowed_urls`;
+ *   TorchServe serves any directory without a check.
  * - http(s) downloads (only when `allowed_urls` matches) go into the model store under a temporary name
  *   and are renamed into place only when complete. They have a size cap and a timeout; a redirect is
- *   followed only when its target also matches `allowed_urls` (TorchServe's HttpURLConnection follows
- *   same-protocol redirects anywhere), at most 5 times. On any failure the partial file is removed, so
- *   nothing is left in the model store (CVE-2024-35198's lesson). `downloadedFile` names the file so
- *   the server can delete it on unregister or when registration fails later.
+ *   followed only when its target, made canonical too, also matches `allowed_urls` (TorchServe's
+ *   HttpURLConnection follows same-protocol redirects anywhere), at most 5 times. On any failure the
+ *   partial file is removed, so nothing is left in the model store (CVE-2024-35198's lesson).
+ *   `downloadedFile` names the file so the server can delete it on unregister or when registration
+ *   fails later.
  * - A plain name (`squeezenet.mar`, `my_model_dir`) resolves inside the model store, as in TorchServe.
- *   A model-store entry that is a symbolic link pointing outside the model store is refused.
+ *   A model-store entry whose real path is outside the model store is refused.
  * - A URL with a trailing slash (`my_model_dir/`) names the directory before it; TorchServe would take
  *   the empty last component and serve the model store itself.
  * - The reason for a download failure is attached as the error's `cause` (for logs), keeping
  *   TorchServe's exact message for the client.
  * Kept as in TorchServe: the `..` check on the raw URL, the allowed-URL check (case-insensitive, whole
- * URL), a directory URL (absolute or relative to the working directory) served in place without an
- * allowed-URL check, and the order "model-store file, URL directory, model-store directory".
+ * URL), and the order "model-store file, URL directory, model-store directory".
  */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, promises as fs } from 'node:fs';
@@ -38,6 +44,9 @@ import {
   type ServeError,
 } from '../errors.js';
 import { DEFAULT_EXTRACT_LIMITS } from './types.js';
+import { canonicalUrl, isInside, localPathAllowed, matchesAllowedUrls, notAllowed, realpathOrNull, relativePath } from './url-policy.js';
+
+export { matchesAllowedUrls } from './url-policy.js';
 
 export interface DownloadLimits {
   /** Largest archive accepted, in bytes. */
@@ -74,11 +83,6 @@ export function isUrlLike(url: string): boolean {
   return URL_LIKE.test(url);
 }
 
-/** Whole-string, case-insensitive match, whatever flags the configured RegExp carries. */
-export function matchesAllowedUrls(url: string, allowedUrls: readonly RegExp[]): boolean {
-  return allowedUrls.some((re) => new RegExp(`^(?:${re.source})$`, 'i').test(url));
-}
-
 /** The last path component, as TorchServe's `getFilenameFromUrl` (URL path, else `/` or `\` split). */
 export function fileNameFromUrl(url: string): string {
   let p = url;
@@ -107,7 +111,7 @@ async function statOrNull(p: string): Promise<import('node:fs').Stats | null> {
 /** Refuses a model-store entry whose real location is outside the (real) model store. */
 async function checkInsideStore(store: string, entry: string, url: string): Promise<void> {
   const [realStore, realEntry] = await Promise.all([fs.realpath(store), fs.realpath(entry)]);
-  if (!realEntry.startsWith(realStore + path.sep)) {
+  if (!isInside(realStore, realEntry)) {
     throw new ModelNotFoundException(`Model not found at: ${url} (the model store entry links outside the model store)`);
   }
 }
@@ -141,7 +145,7 @@ async function download(url: string, target: string, allowedUrls: readonly RegEx
       const location = response.headers.get('location');
       if (location === null) throw new Error(`redirect (${response.status}) without a Location header`);
       if (hop >= MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects`);
-      const next = new URL(location, current).href;
+      const next = canonicalUrl(new URL(location, current).href);
       if (!/^https?:/i.test(next) || !matchesAllowedUrls(next, allowedUrls)) {
         throw new Error(`redirect to ${next}, which does not match any allowed URL(s)`);
       }
@@ -164,22 +168,27 @@ async function download(url: string, target: string, allowedUrls: readonly RegEx
 }
 
 async function resolveUrl(url: string, store: string, opts: ResolveModelUrlOptions): Promise<ResolvedModelUrl> {
-  if (!matchesAllowedUrls(url, opts.allowedUrls)) {
-    throw new ModelNotFoundException(`Given URL ${url} does not match any allowed URL(s)`);
+  if (!/^(file|https?):/i.test(url)) {
+    // TorchServe's URL test also takes `fil://` (see URL_LIKE): refused as it refuses it.
+    if (!matchesAllowedUrls(url, opts.allowedUrls)) throw notAllowed(url);
+    throw downloadFailed(url, 'unsupported URL scheme');
   }
-  if (/^file:/i.test(url)) {
+  const canonical = canonicalUrl(url);
+  if (!matchesAllowedUrls(canonical, opts.allowedUrls)) throw notAllowed(url);
+  if (canonical.startsWith('file:')) {
     let file: string;
     try {
-      file = fileURLToPath(url);
+      file = fileURLToPath(canonical);
     } catch (err) {
       throw downloadFailed(url, (err as Error).message);
     }
-    if ((await statOrNull(file)) === null) throw downloadFailed(url, `${file} does not exist`);
-    return { source: file, downloadedFile: null };
+    const real = await realpathOrNull(file);
+    if (real === null) throw downloadFailed(url, `${file} does not exist`);
+    if (!(await localPathAllowed(file, real, store, opts.allowedUrls))) throw notAllowed(url);
+    return { source: real, downloadedFile: null };
   }
-  if (!/^https?:/i.test(url)) throw downloadFailed(url, 'unsupported URL scheme');
 
-  const fileName = fileNameFromUrl(url);
+  const fileName = fileNameFromUrl(canonical);
   if (fileName === '' || fileName === '.' || fileName === '..') {
     throw downloadFailed(url, 'the URL does not end with a file name');
   }
@@ -188,7 +197,7 @@ async function resolveUrl(url: string, store: string, opts: ResolveModelUrlOptio
     throw new InternalServerException(`Model file already exists ${fileName}`);
   }
   try {
-    await download(url, target, opts.allowedUrls, opts.downloadLimits ?? DEFAULT_DOWNLOAD_LIMITS);
+    await download(canonical, target, opts.allowedUrls, opts.downloadLimits ?? DEFAULT_DOWNLOAD_LIMITS);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new InternalServerException(`Model file already exists ${fileName}`);
     throw downloadFailed(url, (err as Error).message);
@@ -198,13 +207,13 @@ async function resolveUrl(url: string, store: string, opts: ResolveModelUrlOptio
 
 /**
  * Resolves a register/load url. Errors: ModelNotFoundException (404) for a missing model store, `..`,
- * a URL not allowed, or nothing found; DownloadArchiveException (400) for a failed download or an
- * unreadable file URL; InternalServerException (500) when a download would overwrite a model-store file.
+ * a URL or path not allowed, or nothing found; DownloadArchiveException (400) for a failed download or
+ * an unreadable file URL; InternalServerException (500) when a download would overwrite a model-store file.
  */
 export async function resolveModelUrl(url: string, opts: ResolveModelUrlOptions): Promise<ResolvedModelUrl> {
   if (opts.modelStore === null) throw new ModelNotFoundException('Model store has not been configured.');
   if (url === '') throw new ModelNotFoundException('empty url');
-  if (url.includes('..')) throw new ModelNotFoundException(`Relative path is not allowed in url: ${url}`);
+  if (url.includes('..')) throw relativePath(url);
   const store = path.resolve(opts.modelStore);
 
   if (isUrlLike(url)) return resolveUrl(url, store, opts);
@@ -216,11 +225,19 @@ export async function resolveModelUrl(url: string, opts: ResolveModelUrlOptions)
     await checkInsideStore(store, inStore, url);
     return { source: inStore, downloadedFile: null };
   }
+  // A directory named by a path: served in place only inside the store or where allowed_urls allows
+  // file:// (TorchServe serves any directory, which bypassed allowed_urls).
   const asPath = path.resolve(url);
-  if ((await statOrNull(asPath))?.isDirectory() === true) return { source: asPath, downloadedFile: null };
+  let outsideRefused = false;
+  if ((await statOrNull(asPath))?.isDirectory() === true) {
+    const real = await realpathOrNull(asPath);
+    if (real !== null && (await localPathAllowed(asPath, real, store, opts.allowedUrls))) return { source: real, downloadedFile: null };
+    outsideRefused = true;
+  }
   if (inStore !== null && storeEntry?.isDirectory() === true) {
     await checkInsideStore(store, inStore, url);
     return { source: inStore, downloadedFile: null };
   }
+  if (outsideRefused) throw notAllowed(url);
   throw new ModelNotFoundException(`Model not found at: ${url}`);
 }

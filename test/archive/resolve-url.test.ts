@@ -82,10 +82,10 @@ describe('resolveModelUrl: names, paths and file URLs', () => {
     assert.deepEqual(await resolveModelUrl('some/where/squeezenet.mar', opts), { source: path.join(store, 'squeezenet.mar'), downloadedFile: null });
   });
 
-  it('accepts a directory url, absolute or relative to the working directory', async () => {
+  it('accepts a directory url, absolute or relative to the working directory, when allowed_urls allows it as a file:// URL', async () => {
     const store = await storeWith();
     const dir = await makeTempDir();
-    const opts = { modelStore: store, allowedUrls: [] };
+    const opts = { modelStore: store, allowedUrls: [/file:\/\/.*/] };
     assert.deepEqual(await resolveModelUrl(dir, opts), { source: dir, downloadedFile: null });
     const cwd = process.cwd();
     process.chdir(path.dirname(dir));
