@@ -11,6 +11,12 @@ import type { ExtractLimits } from './types.js';
 /** A problem with the archive itself (not with the server). */
 export class ArchiveError extends Error {}
 
+/**
+ * Output below this size is exempt from the compression-ratio check (a zip entry's, a tarball's whole
+ * stream): tiny repetitive files are harmless.
+ */
+export const RATIO_CHECK_MIN_BYTES = 1024 * 1024;
+
 /** Longest file name (one path component) Linux and macOS file systems accept (NAME_MAX). */
 export const MAX_NAME_BYTES = 255;
 
@@ -78,6 +84,8 @@ export class ExtractBudget {
   private entries = 0;
   private declaredBytes = 0;
   private writtenBytes = 0;
+  /** Compressed bytes handed to a streaming decompressor so far (0: not a compressed stream). */
+  private inputBytes = 0;
 
   constructor(readonly limits: ExtractLimits) {}
 
@@ -87,6 +95,15 @@ export class ExtractBudget {
     if (this.entries > this.limits.maxEntries) {
       throw new ArchiveError(`the archive has more than ${this.limits.maxEntries} entries`);
     }
+  }
+
+  /**
+   * Sets how many compressed bytes a streaming extractor (tar.gz) has consumed so far, so that `record`
+   * can refuse a stream that expands beyond `maxCompressionRatio` while it is being written: a gzip bomb
+   * is stopped after a bounded amount of output, not at the total size cap.
+   */
+  consumed(totalCompressedBytes: number): void {
+    this.inputBytes = totalCompressedBytes;
   }
 
   /** Refuses a header whose declared size would take the total past the cap. */
@@ -138,6 +155,14 @@ export class ExtractBudget {
     }
     if (this.writtenBytes > this.limits.maxTotalBytes) {
       throw new ArchiveError(`the archive's uncompressed size exceeds the limit of ${formatBytes(this.limits.maxTotalBytes)}`);
+    }
+    if (this.inputBytes > 0 && this.writtenBytes >= RATIO_CHECK_MIN_BYTES) {
+      const ratio = this.writtenBytes / this.inputBytes;
+      if (ratio > this.limits.maxCompressionRatio) {
+        throw new ArchiveError(
+          `the archive expands more than ${Math.floor(ratio)}:1 (${formatBytes(this.writtenBytes)} from ${formatBytes(this.inputBytes)}), above the compression-ratio limit of ${this.limits.maxCompressionRatio}:1`,
+        );
+      }
     }
   }
 

@@ -4,10 +4,11 @@
  * drops `..` paths with a warning, recreates links), where a model server should refuse the archive.
  * Only regular files and directories are accepted.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { pipeline as pipelineCallback, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { createGunzip, type Gunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import { ArchiveError, ExtractBudget, ensureDir, entryTarget, entryWriteError, normalizeEntryName } from './extract-guard.js';
 import type { ExtractLimits } from './types.js';
@@ -36,12 +37,28 @@ function asArchiveError(err: unknown): Error {
   return e;
 }
 
+/** True when the file starts with the gzip magic bytes. */
+async function isGzip(file: string): Promise<boolean> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const head = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(head, 0, 2, 0);
+    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Extracts a tarball into `dest` (which must exist and be empty). Throws ArchiveError for a bad archive. */
 export async function extractTar(file: string, dest: string, limits: ExtractLimits): Promise<void> {
   const budget = new ExtractBudget(limits);
-  // The byte cap (enforced on real output) is what stops gzip bombs; tar's own ratio check is off
-  // because tarballs of small files legitimately compress far beyond any per-entry zip ratio.
-  const parser = new Parser({ strict: true, maxDecompressionRatio: Number.MAX_SAFE_INTEGER, maxMetaEntrySize: MAX_META_BYTES });
+  // Gzip bombs are stopped by the budget while they stream: the ratio of bytes written to compressed
+  // bytes consumed (past RATIO_CHECK_MIN_BYTES of output, as for a zip entry) and the total byte cap.
+  // The gzip layer is ours, not node-tar's: zlib's stream yields output only as it is read, and reports
+  // exactly how much input that took (node-tar's zlib inflates each whole input chunk at once, up to
+  // 1000 times its size, before anything can refuse it). node-tar only ever sees a plain tar: a second
+  // gzip layer is refused below, and zstd and brotli (formats ortserve does not read) are not detected.
+  const parser = new Parser({ strict: true, maxMetaEntrySize: MAX_META_BYTES, zstd: false, brotli: false });
   const pending: Array<Promise<void>> = [];
   /** Entry streams being written, destroyed on failure so that every pending write settles. */
   const active = new Set<Readable>();
@@ -106,10 +123,24 @@ export async function extractTar(file: string, dest: string, limits: ExtractLimi
   parser.on('error', fail);
   const ended = new Promise<void>((resolve) => parser.on('end', () => resolve()));
 
-  const input = createReadStream(file);
+  const raw = createReadStream(file);
+  let gunzip: Gunzip | null = null;
+  let input: Readable = raw;
   try {
+    if (await isGzip(file)) {
+      gunzip = createGunzip();
+      input = pipelineCallback(raw, gunzip, () => undefined);
+    }
+    let head = Buffer.alloc(0);
     for await (const chunk of input) {
       if (failure !== null) break;
+      if (gunzip !== null) {
+        budget.consumed(gunzip.bytesWritten);
+        if (head.length < 2) {
+          head = Buffer.concat([head, chunk as Buffer]);
+          if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) throw new ArchiveError('the tarball is compressed twice');
+        }
+      }
       if (!parser.write(chunk as Buffer)) {
         await Promise.race([new Promise<void>((resolve) => parser.once('drain', () => resolve())), failed]);
       }
@@ -123,6 +154,7 @@ export async function extractTar(file: string, dest: string, limits: ExtractLimi
     fail(err);
   } finally {
     input.destroy();
+    raw.destroy();
   }
   if (failure !== null) {
     // Let in-flight writes finish failing before the caller removes the directory, or a late mkdir

@@ -78,7 +78,7 @@ export interface ExtractLimits {
   maxTotalBytes: number;
   /** Maximum number of entries. */
   maxEntries: number;
-  /** Maximum ratio of uncompressed to compressed size for a zip entry. */
+  /** Maximum ratio of uncompressed to compressed size: per zip entry, over a tarball's whole stream. */
   maxCompressionRatio: number;
 }
 

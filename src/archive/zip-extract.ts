@@ -22,11 +22,16 @@ import { constants as bufferConstants } from 'node:buffer';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import AdmZip from 'adm-zip';
-import { ArchiveError, ExtractBudget, ensureDir, entryTarget, entryWriteError, normalizeEntryName } from './extract-guard.js';
+import {
+  ArchiveError,
+  ExtractBudget,
+  ensureDir,
+  entryTarget,
+  entryWriteError,
+  normalizeEntryName,
+  RATIO_CHECK_MIN_BYTES,
+} from './extract-guard.js';
 import { MAX_ZIP_FILE_BYTES, type ExtractLimits } from './types.js';
-
-/** Entries smaller than this are exempt from the ratio check: tiny repetitive files are harmless. */
-export const RATIO_CHECK_MIN_BYTES = 1024 * 1024;
 
 const METHOD_STORED = 0;
 const METHOD_DEFLATED = 8;

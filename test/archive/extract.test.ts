@@ -5,9 +5,11 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { ArchiveError } from '../../src/archive/extract-guard.js';
 import { openArchive } from '../../src/archive/open-archive.js';
+import { extractTar } from '../../src/archive/tar-extract.js';
 import { DEFAULT_EXTRACT_LIMITS, MAX_ZIP_FILE_BYTES, type ExtractLimits } from '../../src/archive/types.js';
-import { headerOffsets, leftovers, makeTempDir, rejectsInvalid, tarBytes, tgzOf, zipOf } from './helpers.js';
+import { headerOffsets, leftovers, makeTempDir, rejectsInvalid, tarBytes, tgzBomb, tgzOf, zipOf } from './helpers.js';
 
 const MANIFEST = { name: 'MAR-INF/MANIFEST.json', data: '{"model":{"modelName":"m"}}' };
 
@@ -186,6 +188,23 @@ describe('tarball defences', () => {
     const file = await tgzOf(path.join(work, 'bomb.tgz'), [{ name: 'zeros.bin', data: Buffer.alloc(4 * 1024 * 1024) }]);
     assert.ok((await fs.stat(file)).size < 20_000);
     await expectRefused(file, tempDir, /uncompressed size exceeds the limit of 1048576 bytes/, { maxTotalBytes: 1024 * 1024 });
+  });
+
+  it('refuses a 1 MB tar.gz that expands to 1 GiB by its compression ratio, after writing a bounded part (issue 13)', async () => {
+    const { work, tempDir } = await setup();
+    const file = await tgzBomb(path.join(work, 'bomb.tar.gz'), 1024 ** 3);
+    assert.ok((await fs.stat(file)).size < 1.1 * 1024 * 1024);
+    await expectRefused(file, tempDir, /bomb\.tar\.gz: the archive expands more than \d+:1 \(\d+ bytes from \d+ bytes\), above the compression-ratio limit of 200:1/);
+    // What reached the disk before the refusal (extractTar leaves it for its caller to remove).
+    const dest = path.join(work, 'dest');
+    await fs.mkdir(dest);
+    await assert.rejects(extractTar(file, dest, DEFAULT_EXTRACT_LIMITS), ArchiveError);
+    const written = (await fs.stat(path.join(dest, 'zeros.bin'))).size;
+    assert.ok(written < 64 * 1024 * 1024, `${written} bytes written before the refusal`);
+    // A second gzip layer would be inflated by node-tar itself, outside the budget: refused.
+    const twice = path.join(work, 'twice.tar.gz');
+    await fs.writeFile(twice, gzipSync(await fs.readFile(file)));
+    await expectRefused(twice, tempDir, /twice\.tar\.gz: the tarball is compressed twice/);
   });
 
   it('refuses a corrupt tarball', async () => {

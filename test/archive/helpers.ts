@@ -83,33 +83,51 @@ function octal(value: number, width: number): string {
   return `${value.toString(8).padStart(width - 1, '0')}\0`;
 }
 
+/** One ustar header block; `size` may differ from the data that follows (a bomb streams its own). */
+export function tarHeader(item: TarItem, size: number): Buffer {
+  const header = Buffer.alloc(512);
+  header.write(item.name, 0, 100, 'utf8');
+  header.write(octal(item.type === '5' ? 0o755 : 0o644, 8), 100, 'ascii');
+  header.write(octal(0, 8), 108, 'ascii');
+  header.write(octal(0, 8), 116, 'ascii');
+  header.write(octal(size, 12), 124, 'ascii');
+  header.write(octal(Math.floor(Date.now() / 1000), 12), 136, 'ascii');
+  header.write('        ', 148, 'ascii');
+  header.write(item.type ?? '0', 156, 'ascii');
+  if (item.linkname !== undefined) header.write(item.linkname, 157, 100, 'utf8');
+  header.write('ustar\0', 257, 'ascii');
+  header.write('00', 263, 'ascii');
+  let sum = 0;
+  for (const byte of header) sum += byte;
+  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+  return header;
+}
+
 /** Builds a ustar tarball by hand, so entries can be anything a hostile archive could hold. */
 export function tarBytes(items: TarItem[]): Buffer {
   const blocks: Buffer[] = [];
   for (const item of items) {
     const data = typeof item.data === 'string' ? Buffer.from(item.data) : (item.data ?? Buffer.alloc(0));
-    const header = Buffer.alloc(512);
-    header.write(item.name, 0, 100, 'utf8');
-    header.write(octal(item.type === '5' ? 0o755 : 0o644, 8), 100, 'ascii');
-    header.write(octal(0, 8), 108, 'ascii');
-    header.write(octal(0, 8), 116, 'ascii');
-    header.write(octal(item.type === undefined || item.type === '0' ? data.length : 0, 12), 124, 'ascii');
-    header.write(octal(Math.floor(Date.now() / 1000), 12), 136, 'ascii');
-    header.write('        ', 148, 'ascii');
-    header.write(item.type ?? '0', 156, 'ascii');
-    if (item.linkname !== undefined) header.write(item.linkname, 157, 100, 'utf8');
-    header.write('ustar\0', 257, 'ascii');
-    header.write('00', 263, 'ascii');
-    let sum = 0;
-    for (const byte of header) sum += byte;
-    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
-    blocks.push(header);
-    if (item.type === undefined || item.type === '0') {
-      blocks.push(data, Buffer.alloc((512 - (data.length % 512)) % 512));
-    }
+    const isFile = item.type === undefined || item.type === '0';
+    blocks.push(tarHeader(item, isFile ? data.length : 0));
+    if (isFile) blocks.push(data, Buffer.alloc((512 - (data.length % 512)) % 512));
   }
   blocks.push(Buffer.alloc(1024));
   return Buffer.concat(blocks);
+}
+
+/**
+ * A gzip bomb: a tar.gz of one file of `bytes` zeros, written as concatenated gzip members (one
+ * compressed block of zeros repeated), so that a 1 GiB expansion costs a second to build and about
+ * 1 MB on disk. `bytes` must be a multiple of `block`.
+ */
+export async function tgzBomb(file: string, bytes: number, block = 1024 * 1024): Promise<string> {
+  const zeros = gzipSync(Buffer.alloc(block), { level: 9 });
+  const members = [gzipSync(tarHeader({ name: 'zeros.bin' }, bytes))];
+  for (let done = 0; done < bytes; done += block) members.push(zeros);
+  members.push(gzipSync(Buffer.alloc(1024)));
+  await fs.writeFile(file, Buffer.concat(members));
+  return file;
 }
 
 export async function tgzOf(file: string, items: TarItem[]): Promise<string> {
