@@ -46,8 +46,6 @@ import {
 import { DEFAULT_EXTRACT_LIMITS } from './types.js';
 import { canonicalUrl, isInside, localPathAllowed, matchesAllowedUrls, notAllowed, realpathOrNull, relativePath } from './url-policy.js';
 
-export { matchesAllowedUrls } from './url-policy.js';
-
 export interface DownloadLimits {
   /** Largest archive accepted, in bytes. */
   maxBytes: number;

@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { matchesAllowedUrls, resolveModelUrl, type ResolveModelUrlOptions } from '../../src/archive/resolve-url.js';
+import { resolveModelUrl, type ResolveModelUrlOptions } from '../../src/archive/resolve-url.js';
+import { matchesAllowedUrls } from '../../src/archive/url-policy.js';
 import {
   DownloadArchiveException,
   InternalServerException,
