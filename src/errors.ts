@@ -38,6 +38,13 @@ export class MethodNotAllowedException extends errorClass('MethodNotAllowedExcep
 export class ServiceUnavailableException extends errorClass('ServiceUnavailableException', 503) {}
 export class InvalidModelVersionException extends errorClass('InvalidModelVersionException', 403) {}
 
+/**
+ * What TorchServe answers `PUT /models/{m}?min_worker=-1` (its WorkLoadManager removes worker -1 from an
+ * emptied list; its own API tests expect this 500). ortserve answers the same but refuses before
+ * touching any worker.
+ */
+export class IndexOutOfBoundsException extends errorClass('IndexOutOfBoundsException', 500) {}
+
 /** TorchServe's catch-all; its status varies (500 by default, 503 for handler failures, 507 for OOM …). */
 export class InternalServerException extends ServeError {
   constructor(message: string, status = 500) {

@@ -8,6 +8,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { nameLengthProblem } from '../config/limits.js';
 import { InvalidModelException } from '../errors.js';
 import type { Manifest, ManifestModel } from './types.js';
 
@@ -149,6 +150,8 @@ export function isValidModelName(name: string): boolean {
  */
 export function validateModelName(name: string | undefined): asserts name is string {
   if (name === undefined || name === '') throw new InvalidModelException('Model name is not defined.');
+  const tooLong = nameLengthProblem('Model name', name);
+  if (tooLong !== null) throw new InvalidModelException(tooLong);
   if (!isValidModelName(name)) {
     throw new InvalidModelException(
       `Model name contains special characters. The allowed regular expression filter for model name is: ${MODEL_NAME_PATTERN.source}`,
@@ -162,6 +165,8 @@ export function validateModelName(name: string | undefined): asserts name is str
  */
 export function validateModelVersion(version: string | undefined): asserts version is string {
   if (version === undefined || version === '') throw new InvalidModelException('Model version is not defined.');
+  const tooLong = nameLengthProblem('Model version', version);
+  if (tooLong !== null) throw new InvalidModelException(tooLong);
   // eslint-disable-next-line no-control-regex
   if (/[/\\\x00-\x1f\x7f]/.test(version) || version === '.' || version === '..') {
     throw new InvalidModelException(`Invalid model version: ${JSON.stringify(version)}. A version may not contain "/", "\\" or control characters.`);

@@ -44,7 +44,8 @@ const BOOLEAN_KEYS: ReadonlyArray<keyof ModelConfig> = [
 const DEVICE_TYPES: readonly string[] = ['cpu', 'gpu'];
 const PARALLEL_TYPES: readonly string[] = ['pp', 'tp', 'pptp', 'custom'];
 
-function toInt(value: unknown): number | undefined {
+/** An integer as model-config.yaml may spell it (a number, or a string of digits), else undefined. */
+export function toInt(value: unknown): number | undefined {
   if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
   if (typeof value === 'string' && /^[+-]?\d{1,15}$/.test(value.trim())) return Number(value.trim());
   return undefined;

@@ -107,6 +107,17 @@ export const CONFIG_KEYS: Readonly<Record<string, ConfigKey>> = {
   batch_scheduler: key('adaptive', 'TS_BATCH_SCHEDULER'),
   /** ortserve-only: the cap on (estimated) padded tokens per batch; model-config.yaml `maxBatchTokens` overrides it. */
   max_batch_tokens: key('1024', 'TS_MAX_BATCH_TOKENS'),
+  /**
+   * ortserve-only: the most workers one model version may have, from any source (register, scale,
+   * model-config.yaml, `models`, snapshots); more is a 400 naming this key. 0 = 4 × the cores
+   * (src/config/limits.ts).
+   */
+  max_workers_per_model: key('0', null),
+  /**
+   * ortserve-only: the largest batch_size a model version may have. 1024: with the adaptive scheduler's
+   * default max_batch_tokens=1024 and at least one token per request, no batch can hold more.
+   */
+  max_batch_size: key('1024', null),
   debug: key('false', 'TS_DEBUG'),
   /**
    * ortserve-only: `text` (TorchServe's log4j2 line patterns) or `json` (one JSON object per line) for

@@ -11,6 +11,7 @@ import { parseListenAddress } from './address.js';
 import { configKey, envMappings, ORTSERVE_DEFAULT_METRICS_MODE } from './defaults.js';
 import { loadMetricsConfig } from '../metrics/metrics-config.js';
 import { ConfigError } from './errors.js';
+import { limitProblem, workersCap, type LimitCaps, type LimitName } from './limits.js';
 import { parseModelsJson } from './models-json.js';
 import { parseProperties } from './properties.js';
 import type { CliOverrides, ServerConfig } from './types.js';
@@ -212,6 +213,33 @@ function connectionTimeouts(r: Reader): Pick<ServerConfig, 'headersTimeoutMs' | 
   return { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs };
 }
 
+/** A key of a bounded setting (src/config/limits.ts): out of bounds stops the server, as a bad integer does. */
+function bounded(r: Reader, key: string, limit: LimitName, caps: LimitCaps): number {
+  const n = r.int(key);
+  const problem = limitProblem(limit, key, n, caps);
+  if (problem !== null) throw new ConfigError(problem);
+  return n;
+}
+
+/** The caps first (the other keys are checked against them), then every server-wide serving default. */
+function servingLimits(r: Reader) {
+  const unbounded: LimitCaps = { maxWorkersPerModel: Number.MAX_SAFE_INTEGER, maxBatchSize: Number.MAX_SAFE_INTEGER };
+  const caps: LimitCaps = {
+    maxWorkersPerModel: workersCap(bounded(r, 'max_workers_per_model', 'workers', unbounded)),
+    maxBatchSize: bounded(r, 'max_batch_size', 'batchSize', unbounded),
+  };
+  return {
+    ...caps,
+    defaultWorkersPerModel: bounded(r, 'default_workers_per_model', 'workers', caps),
+    jobQueueSize: bounded(r, 'job_queue_size', 'queueSize', caps),
+    defaultResponseTimeoutSec: bounded(r, 'default_response_timeout', 'timeoutSec', caps),
+    defaultStartupTimeoutSec: bounded(r, 'default_startup_timeout', 'timeoutSec', caps),
+    unregisterModelTimeoutSec: bounded(r, 'unregister_model_timeout', 'timeoutSec', caps),
+    maxBatchTokens: bounded(r, 'max_batch_tokens', 'count', caps),
+    metricTimeIntervalSec: bounded(r, 'metric_time_interval', 'timeoutSec', caps),
+  };
+}
+
 /** A CORS key's value goes into a response header: characters Node refuses there would fail every request. */
 function headerValue(r: Reader, key: string): string | null {
   const v = r.string(key);
@@ -320,11 +348,7 @@ export function loadConfig(cli: CliOverrides, env: Env, cwd: string): ServerConf
     modelStore: r.path('model_store', cwd),
     loadModels: splitLoadModels(r.string('load_models')),
     modelsJson: modelsText === undefined ? {} : parseModelsJson(modelsText, warnings),
-    defaultWorkersPerModel: r.int('default_workers_per_model'),
-    jobQueueSize: r.int('job_queue_size'),
-    defaultResponseTimeoutSec: r.int('default_response_timeout'),
-    defaultStartupTimeoutSec: r.int('default_startup_timeout'),
-    unregisterModelTimeoutSec: r.int('unregister_model_timeout'),
+    ...servingLimits(r),
     maxRequestSize: r.int('max_request_size'),
     maxResponseSize: r.int('max_response_size'),
     allowedUrls: compileAllowedUrls(allowedUrlsText),
@@ -348,7 +372,6 @@ export function loadConfig(cli: CliOverrides, env: Env, cwd: string): ServerConf
     snapshotsEnabled: !cli.noConfigSnapshots,
     intraOpThreads: r.int('intra_op_threads'),
     batchScheduler: batchScheduler(r),
-    maxBatchTokens: r.int('max_batch_tokens'),
     logLocation,
     logFormat: logFormat(r, env),
     tempDir,
@@ -357,7 +380,6 @@ export function loadConfig(cli: CliOverrides, env: Env, cwd: string): ServerConf
     configFile,
     debug: r.bool('debug'),
     metricsMode: metricsMode(r),
-    metricTimeIntervalSec: r.int('metric_time_interval'),
     disableSystemMetrics: r.bool('disable_system_metrics'),
     metricsConfig: loadMetricsConfig(r.path('metrics_config', cwd), r.bool('model_metrics_auto_detect')),
     warnings,

@@ -1,5 +1,6 @@
 /** The server's configuration, after config.properties, environment (TS_*) and CLI flags were merged (spec §5). */
 import type { MetricsConfig } from '../metrics/metrics-config.js';
+import type { LimitCaps } from './limits.js';
 
 /** A listener address: `http(s)://host:port`. Port 0 binds a free port. */
 export interface ListenAddress {
@@ -29,7 +30,8 @@ export interface ModelsJsonEntry {
 /** `{"<model>": {"<version>": ModelsJsonEntry}}` */
 export type ModelsJson = Record<string, Record<string, ModelsJsonEntry>>;
 
-export interface ServerConfig {
+/** `maxWorkersPerModel` and `maxBatchSize` (LimitCaps) are resolved: the automatic 0 is already the number. */
+export interface ServerConfig extends LimitCaps {
   inferenceAddress: ListenAddress;
   managementAddress: ListenAddress;
   metricsAddress: ListenAddress;

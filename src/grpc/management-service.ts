@@ -14,6 +14,7 @@ import {
 import { BadRequestException } from '../errors.js';
 import type { ApiResult } from '../registry/model-manager.js';
 import { listModels } from '../registry/describe.js';
+import { registerInt } from '../registry/settings.js';
 import { describeModels } from '../registry/describe-models.js';
 import { checkToken } from './auth.js';
 import type { GrpcDeps } from './deps.js';
@@ -69,10 +70,13 @@ interface UnregisterModelRequest {
 }
 
 /** GRPCUtils.getRegisterParam: a positive number, or the default. */
-function positive(n: number, fallback: number): number;
-function positive(n: number, fallback: undefined): number | undefined;
-function positive(n: number, fallback: number | undefined): number | undefined {
+function positive(n: number, fallback: number): number {
   return n > 0 ? n : fallback;
+}
+
+/** proto3's 0 is "not set"; anything else is read as REST reads it (registerInt). */
+function unset0(n: number): number | undefined {
+  return n === 0 ? undefined : n;
 }
 
 /** Gson's pretty printing, as ManagementImpl sends describe and list. */
@@ -129,19 +133,21 @@ export function managementService(deps: GrpcDeps): UntypedServiceImplementation 
         modelName: req.model_name || undefined,
         handler: req.handler || undefined,
         runtime: req.runtime || undefined,
-        batchSize: positive(req.batch_size, undefined),
-        maxBatchDelay: positive(req.max_batch_delay, undefined),
-        initialWorkers: positive(req.initial_workers, undefined),
+        batchSize: registerInt(unset0(req.batch_size), 'batch_size'),
+        maxBatchDelay: registerInt(unset0(req.max_batch_delay), 'max_batch_delay', -100),
+        initialWorkers: registerInt(unset0(req.initial_workers), 'initial_workers'),
         // proto3 bools default to false: gRPC registration is asynchronous unless asked (spec §9).
         synchronous: req.synchronous,
-        responseTimeout: positive(req.response_timeout, undefined),
-        startupTimeout: positive(req.startup_timeout, undefined),
+        responseTimeout: registerInt(unset0(req.response_timeout), 'response_timeout'),
+        startupTimeout: registerInt(unset0(req.startup_timeout), 'startup_timeout'),
       });
     }),
 
     ScaleWorker: method<ScaleWorkerRequest>(deps, (req) => {
-      const min = positive(req.min_worker, 1);
-      const max = positive(req.max_worker, min);
+      // Negative counts go to the registry, which refuses them as REST does (TorchServe's gRPC turns
+      // them into the default, then its API test data expects INTERNAL for min_worker=-1).
+      const min = req.min_worker === 0 ? 1 : req.min_worker;
+      const max = req.max_worker === 0 ? min : req.max_worker;
       return m.scale(req.model_name, req.model_version || null, min, max, req.synchronous);
     }),
 

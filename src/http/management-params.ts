@@ -1,9 +1,10 @@
 /**
  * Register and scale parameters, read the way TorchServe reads them (spec §2.1, §2.2): from the query
  * string, or from a JSON body with the same keys; integers that do not parse fall back to the default.
+ * Their bounds are checked by the registry (settings.ts), the same for every transport.
  */
 import { BadRequestException } from '../errors.js';
-import type { RegisterParams } from '../registry/settings.js';
+import { registerInt, type RegisterParams } from '../registry/settings.js';
 import type { Exchange } from './exchange.js';
 import { mimeType } from './request-input.js';
 
@@ -46,11 +47,6 @@ export function parseBoolean(v: string | undefined, fallback: boolean): boolean 
   return v === undefined ? fallback : v.toLowerCase() === 'true';
 }
 
-/** TorchServe's "not given" sentinels (-1, -100) and anything negative mean: use the next source. */
-function given(n: number | undefined): number | undefined {
-  return n !== undefined && n >= 0 ? n : undefined;
-}
-
 /** A request's parameters: its JSON body's keys when it has a JSON body, else its query string. */
 export function paramSource(x: Exchange): Source {
   return mimeType(x.req) === 'application/json' ? jsonSource(x.body) : querySource(x.query);
@@ -65,12 +61,12 @@ export function registerParams(x: Exchange): RegisterParams {
     modelName: get('model_name') || undefined,
     handler: get('handler') || undefined,
     runtime: get('runtime') || undefined,
-    batchSize: given(parseInteger(get('batch_size'))),
-    maxBatchDelay: given(parseInteger(get('max_batch_delay'))),
-    initialWorkers: given(parseInteger(get('initial_workers'))),
+    batchSize: registerInt(parseInteger(get('batch_size')), 'batch_size'),
+    maxBatchDelay: registerInt(parseInteger(get('max_batch_delay')), 'max_batch_delay', -100),
+    initialWorkers: registerInt(parseInteger(get('initial_workers')), 'initial_workers'),
     synchronous: parseBoolean(get('synchronous'), true),
-    responseTimeout: given(parseInteger(get('response_timeout'))),
-    startupTimeout: given(parseInteger(get('startup_timeout'))),
+    responseTimeout: registerInt(parseInteger(get('response_timeout')), 'response_timeout'),
+    startupTimeout: registerInt(parseInteger(get('startup_timeout')), 'startup_timeout'),
   };
 }
 

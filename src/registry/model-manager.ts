@@ -22,7 +22,7 @@ import { NO_METRICS, type ServerMetrics } from '../metrics/hooks.js';
 import { prepareHandler } from '../workers/handler-source.js';
 import { ModelRegistry } from './model-registry.js';
 import { ModelVersion, WorkerIdCounter } from './model-version.js';
-import { resolveSettings, type RegisterParams } from './settings.js';
+import { checkModelSources, checkRegisterParams, checkScale, resolveSettings, type RegisterParams } from './settings.js';
 
 const RUNTIMES = new Set(['python', 'python3', 'LSP']);
 
@@ -64,6 +64,7 @@ export class ModelManager {
     if (params.runtime !== undefined && !RUNTIMES.has(params.runtime)) {
       throw new BadRequestException(`Invalid RuntimeType value: ${params.runtime}`);
     }
+    checkRegisterParams(params, this.config);
     const resolved = await resolveModelUrl(params.url, {
       modelStore: this.config.modelStore,
       allowedUrls: this.config.allowedUrls,
@@ -124,17 +125,14 @@ export class ModelManager {
     validateModelVersion(version);
     for (const w of archive.warnings ?? []) this.log(`Model ${name} ${version}: ${w}`);
     this.registry.assertFree(name, version);
+    // Own properties only: a model named "constructor" must not pick up Object.prototype members.
+    const fromModelsJson =
+      Object.hasOwn(this.config.modelsJson, name) && Object.hasOwn(this.config.modelsJson[name]!, version) ? this.config.modelsJson[name]![version] : undefined;
+    checkModelSources(archive.modelConfig, fromModelsJson, `model ${name} version ${version}`, this.config);
     const handlerSpec = params.handler || manifest.model.handler || this.config.defaultServiceHandler;
     if (!handlerSpec) throw new InvalidModelException('Handler is not defined in the manifest or the register request.');
     const handler = await prepareHandler(handlerSpec, archive.modelDir, workDir);
-    const settings = resolveSettings(
-      params,
-      archive.modelConfig,
-      archive.hasConfigFile,
-      // Own properties only: a model named "constructor" must not pick up Object.prototype members.
-      Object.hasOwn(this.config.modelsJson, name) && Object.hasOwn(this.config.modelsJson[name]!, version) ? this.config.modelsJson[name]![version] : undefined,
-      this.config,
-    );
+    const settings = resolveSettings(params, archive.modelConfig, archive.hasConfigFile, fromModelsJson, this.config);
     const mv = new ModelVersion(
       {
         name,
@@ -161,6 +159,7 @@ export class ModelManager {
   async scale(name: string, version: string | null, min: number, max: number, synchronous: boolean): Promise<ApiResult> {
     if (max < min) throw new BadRequestException('max_worker cannot be less than min_worker.');
     const mv = this.registry.get(name, version);
+    checkScale(min, max, this.config);
     if (!synchronous) {
       await mv.scale(min, max, false);
       this.onChange();

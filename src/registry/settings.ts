@@ -3,8 +3,11 @@
  * register parameters > model-config.yaml > config.properties `models` > server defaults.
  */
 import { availableParallelism } from 'node:os';
+import { toInt } from '../archive/model-config.js';
 import type { ModelConfig } from '../archive/types.js';
+import { limitProblem, nameLengthProblem, type LimitCaps, type LimitName } from '../config/limits.js';
 import type { ModelsJsonEntry, ServerConfig } from '../config/types.js';
+import { BadRequestException, IndexOutOfBoundsException, InvalidModelException } from '../errors.js';
 import { defaultWorkerHeapMb, heapMb } from '../workers/heap-limit.js';
 
 /** Register parameters after parsing; undefined means "not given" (TorchServe's sentinels). */
@@ -118,4 +121,84 @@ function nonNegative(n: number | undefined): number | undefined {
 export function threadsPerWorker(config: ServerConfig, workers: number): number {
   if (config.intraOpThreads > 0) return config.intraOpThreads;
   return Math.max(1, Math.floor(availableParallelism() / Math.max(1, workers)));
+}
+
+type IntParam = 'initialWorkers' | 'batchSize' | 'maxBatchDelay' | 'responseTimeout' | 'startupTimeout';
+
+/** The bounded register parameters, as REST and gRPC name them. */
+const PARAM_LIMITS: ReadonlyArray<readonly [IntParam, string, LimitName]> = [
+  ['initialWorkers', 'initial_workers', 'workers'],
+  ['batchSize', 'batch_size', 'batchSize'],
+  ['maxBatchDelay', 'max_batch_delay', 'delayMs'],
+  ['responseTimeout', 'response_timeout', 'timeoutSec'],
+  ['startupTimeout', 'startup_timeout', 'timeoutSec'],
+];
+
+/** The bounded model-config.yaml keys (the typed view drops bad values with a warning; these refuse the model). */
+const YAML_LIMITS: ReadonlyArray<readonly [string, LimitName]> = [
+  ['minWorkers', 'workers'],
+  ['maxWorkers', 'workers'],
+  ['batchSize', 'batchSize'],
+  ['maxBatchDelay', 'delayMs'],
+  ['responseTimeout', 'timeoutSec'],
+  ['startupTimeout', 'timeoutSec'],
+  ['maxRetryTimeoutInSec', 'timeoutSec'],
+  ['clientTimeoutInMills', 'timeoutMs'],
+  ['jobQueueSize', 'queueSize'],
+  ['maxBatchTokens', 'count'],
+];
+
+/** The bounded fields of a config.properties `models` entry (and of a snapshot's versions). */
+export const MODEL_STATE_LIMITS: ReadonlyArray<readonly [keyof ModelsJsonEntry & string, LimitName]> = [
+  ['minWorkers', 'workers'],
+  ['maxWorkers', 'workers'],
+  ['batchSize', 'batchSize'],
+  ['maxBatchDelay', 'delayMs'],
+  ['responseTimeout', 'timeoutSec'],
+  ['startupTimeout', 'timeoutSec'],
+];
+
+/**
+ * A register parameter after TorchServe's "not given" values: -1 (its default for every integer
+ * parameter) and `alsoUnset` (-100 for max_batch_delay) mean "use the next source". Any other negative
+ * number is refused (TorchServe would store it and fail later).
+ */
+export function registerInt(n: number | undefined, label: string, alsoUnset?: number): number | undefined {
+  if (n === undefined || n === -1 || n === alsoUnset) return undefined;
+  if (n < 0) throw new BadRequestException(`${label} must be at least 0 (or -1 for the default), not ${n}`);
+  return n;
+}
+
+/** Refuses register parameters out of their limits, before anything is opened or started. */
+export function checkRegisterParams(p: RegisterParams, caps: LimitCaps): void {
+  const nameProblem = p.modelName === undefined ? null : nameLengthProblem('model_name', p.modelName);
+  if (nameProblem !== null) throw new BadRequestException(nameProblem);
+  for (const [key, label, limit] of PARAM_LIMITS) {
+    const problem = p[key] === undefined ? null : limitProblem(limit, label, p[key], caps);
+    if (problem !== null) throw new BadRequestException(problem);
+  }
+}
+
+/**
+ * Refuses a scale request (already checked for max_worker < min_worker) out of limits. A negative
+ * max_worker crashes TorchServe's WorkLoadManager after it stopped every worker; its API tests expect
+ * that 500, so it is kept, without touching a worker.
+ */
+export function checkScale(min: number, max: number, caps: LimitCaps): void {
+  if (max < 0) throw new IndexOutOfBoundsException('Index -1 out of bounds for length 0');
+  const problem = limitProblem('workers', 'min_worker', min, caps) ?? limitProblem('workers', 'max_worker', max, caps);
+  if (problem !== null) throw new BadRequestException(problem);
+}
+
+/** Refuses a model whose model-config.yaml or `models` entry holds a bounded setting out of its limits. */
+export function checkModelSources(yaml: ModelConfig, json: ModelsJsonEntry | undefined, where: string, caps: LimitCaps): void {
+  for (const [key, limit] of YAML_LIMITS) {
+    if (!Object.hasOwn(yaml.raw, key)) continue;
+    const problem = limitProblem(limit, key, toInt(yaml.raw[key]) ?? yaml.raw[key], caps);
+    if (problem !== null) throw new InvalidModelException(`model-config.yaml of ${where}: ${problem}`);
+  }
+  for (const [key, limit] of MODEL_STATE_LIMITS) {
+    const problem = json?.[key] === undefined ? null : limitProblem(limit, key, json[key], caps);
+    if (problem !== null) throw new InvalidModelException(`config.properties "models", ${where}: ${problem}`);
+  }
 }

@@ -13,7 +13,9 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { splitLoadModels } from '../snapshot/restore-source.js';
 import type { ModelSnapshot, SnapshotVersion } from '../snapshot/snapshot-manager.js';
+import { limitProblem, type LimitCaps } from '../config/limits.js';
 import type { ModelManager } from './model-manager.js';
+import { MODEL_STATE_LIMITS } from './settings.js';
 
 const ARCHIVE_FILE = /\.(mar|model|tar\.gz|tgz)$/;
 
@@ -45,12 +47,20 @@ export function expandLoadModels(entries: string[], modelStore: string | null): 
   return out;
 }
 
-const int = (v: unknown, fallback: number): number => (typeof v === 'number' && Number.isInteger(v) ? v : fallback);
-
-/** A version entry with sane types, or null when it cannot be restored. */
-function normalise(v: Partial<SnapshotVersion> | null | undefined): SnapshotVersion | null {
-  if (!v || typeof v !== 'object' || typeof v.marName !== 'string' || v.marName === '') return null;
-  const minWorkers = Math.max(0, int(v.minWorkers, 1));
+/**
+ * A version entry with sane values, or why it cannot be restored. A missing number takes TorchServe's
+ * default; a number that is present but not an integer, or out of its limits (src/config/limits.ts), is
+ * refused: a hand-edited or corrupted snapshot must not start a billion workers or overflow a timer.
+ */
+function normalise(v: Partial<SnapshotVersion> | null | undefined, caps: LimitCaps): SnapshotVersion | string {
+  if (!v || typeof v !== 'object' || typeof v.marName !== 'string' || v.marName === '') return 'it has no marName';
+  for (const [key, limit] of MODEL_STATE_LIMITS) {
+    const value = (v as Record<string, unknown>)[key];
+    const problem = value === undefined || value === null ? null : limitProblem(limit, key, value, caps);
+    if (problem !== null) return problem;
+  }
+  const int = (n: number | undefined, fallback: number): number => (typeof n === 'number' ? n : fallback);
+  const minWorkers = int(v.minWorkers, 1);
   return {
     defaultVersion: v.defaultVersion === true,
     marName: v.marName,
@@ -79,9 +89,9 @@ export async function restoreSnapshot(manager: ModelManager, snapshot: ModelSnap
   for (const [name, versions] of Object.entries(snapshot.models)) {
     if (typeof versions !== 'object' || versions === null) continue;
     for (const [version, raw] of Object.entries(versions)) {
-      const v = normalise(raw);
-      if (!v) {
-        log(`Skipping model ${name} version ${version} of the snapshot: it has no marName`);
+      const v = normalise(raw, manager.config);
+      if (typeof v === 'string') {
+        log(`Skipping model ${name} version ${version} of the snapshot: ${v}`);
         continue;
       }
       if (missingFromStore(v.marName, manager.config.modelStore)) {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { createExtractionDir, detectArchiveKind, extractArchive, removeDir } from '../archive/extract.js';
 import { MODEL_NAME_PATTERN } from '../archive/manifest.js';
 import { resolveModelUrl } from '../archive/resolve-url.js';
+import { nameLengthProblem } from '../config/limits.js';
 import type { ServerConfig } from '../config/types.js';
 import { InvalidModelException, ModelNotFoundException } from '../errors.js';
 import { InvalidWorkflowException, WorkflowNotFoundException } from './errors.js';
@@ -77,6 +78,8 @@ export async function openWorkflowArchive(url: string, workflowName: string | un
     if (!MODEL_NAME_PATTERN.test(name)) {
       throw new InvalidWorkflowException(`Workflow name contains special characters. The allowed regular expression filter for workflow name is: ${MODEL_NAME_PATTERN.source}`);
     }
+    const tooLong = nameLengthProblem('Workflow name', name);
+    if (tooLong !== null) throw new InvalidWorkflowException(tooLong);
     if (!manifest.workflow.specFile) throw new InvalidWorkflowException('The workflow manifest names no specFile.');
     const specText = await fs.readFile(await archiveFile(dir, manifest.workflow.specFile, 'spec file'), 'utf8');
     const handler = manifest.workflow.handler ? manifest.workflow.handler : null;

@@ -17,6 +17,7 @@
  * after a restart they must be registered again.
  */
 import { isUrlLike, resolveModelUrl } from '../archive/resolve-url.js';
+import { limitProblem, nameLengthProblem, type LimitCaps, type LimitName } from '../config/limits.js';
 import { BadRequestException, ConflictStatusException, InternalServerException, ModelNotFoundException, ServeError } from '../errors.js';
 import { submitPrediction } from '../inference/submit.js';
 import type { ServerMetrics } from '../metrics/hooks.js';
@@ -51,6 +52,34 @@ export interface WorkflowAnswer {
 /** Gson's pretty JSON, as TorchServe's frontend writes it. */
 const pretty = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
 
+/** The bounded node settings of a workflow specification, as it spells them. */
+const NODE_LIMITS: ReadonlyArray<readonly [string, 'minWorkers' | 'maxWorkers' | 'batchSize' | 'maxBatchDelay' | 'timeoutMs', LimitName]> = [
+  ['min-workers', 'minWorkers', 'workers'],
+  ['max-workers', 'maxWorkers', 'workers'],
+  ['batch-size', 'batchSize', 'batchSize'],
+  ['max-batch-delay', 'maxBatchDelay', 'delayMs'],
+  ['timeout-ms', 'timeoutMs', 'timeoutMs'],
+];
+
+/** Refuses a workflow name or timeouts out of limits (src/config/limits.ts) before the archive is opened. */
+function checkParams(params: RegisterWorkflowParams, caps: LimitCaps): void {
+  const problem =
+    (params.workflowName === undefined ? null : nameLengthProblem('workflow_name', params.workflowName)) ??
+    (params.responseTimeout === undefined ? null : limitProblem('timeoutSec', 'response_timeout', params.responseTimeout, caps)) ??
+    (params.startupTimeout === undefined ? null : limitProblem('timeoutSec', 'startup_timeout', params.startupTimeout, caps));
+  if (problem !== null) throw new BadRequestException(problem);
+}
+
+/** Refuses a specification whose node settings are out of limits, before any node is registered. */
+function checkNodeLimits(spec: WorkflowSpec, caps: LimitCaps): void {
+  for (const node of spec.nodes) {
+    for (const [key, field, limit] of NODE_LIMITS) {
+      const problem = limitProblem(limit, `${key} of node "${node.name}"`, node[field], caps);
+      if (problem !== null) throw new InvalidWorkflowException(problem);
+    }
+  }
+}
+
 export class WorkflowManager {
   private readonly workflows = new Map<string, RegisteredWorkflow>();
   /** Names being registered: a second registration of the same name is a 409 at once. */
@@ -74,11 +103,13 @@ export class WorkflowManager {
 
   async register(params: RegisterWorkflowParams): Promise<{ status: number; message: string }> {
     if (!params.url) throw new BadRequestException('Parameter url is required.');
+    checkParams(params, this.manager.config);
     const archive = await openWorkflowArchive(params.url, params.workflowName, this.manager.config);
     const name = archive.name;
     let spec: WorkflowSpec;
     try {
       spec = parseWorkflowSpec(archive.specText, name);
+      checkNodeLimits(spec, this.manager.config);
       if (this.workflows.has(name) || this.registering.has(name)) throw new ConflictStatusException(`Workflow ${name} is already registered.`);
       await this.check(archive, spec);
     } catch (err) {
