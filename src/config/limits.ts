@@ -72,7 +72,7 @@ export function limitProblem(limit: LimitName, label: string, value: unknown, ca
   if (typeof value !== 'number' || !Number.isInteger(value)) return `${label} must be an integer, not ${shown.slice(0, 40)}`;
   const cap = max(caps);
   const units = unit ? ` ${unit}` : '';
-  if (value < min) return `${label} must be at least ${min}${units}, not ${value}`;
+  if (value < min) return `${label} must be at least ${min}, not ${value}`;
   if (value > cap.value) {
     const why = cap.setBy ? `the cap set by ${cap.setBy}` : unit === 's' || unit === 'ms' ? "the longest time Node's timers can wait" : 'the largest value allowed';
     return `${label}=${value} exceeds ${cap.value}${units}, ${why}`;

@@ -165,7 +165,7 @@ export const MODEL_STATE_LIMITS: ReadonlyArray<readonly [keyof ModelsJsonEntry &
  */
 export function registerInt(n: number | undefined, label: string, alsoUnset?: number): number | undefined {
   if (n === undefined || n === -1 || n === alsoUnset) return undefined;
-  if (n < 0) throw new BadRequestException(`${label} must be at least 0 (or -1 for the default), not ${n}`);
+  if (n < 0) throw new BadRequestException(`${label} must not be negative (-1 means the default), not ${n}`);
   return n;
 }
 

@@ -42,6 +42,8 @@ describe('the defaults table', () => {
       private_key_file: null,
       initial_worker_port: '9000',
       intra_op_threads: '0',
+      max_workers_per_model: '0',
+      max_batch_size: '1024',
       token_expiration_min: '60',
       disable_token_authorization: 'false',
       enable_model_api: 'false',

@@ -8,7 +8,9 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { BadRequestException } from '../../src/errors.js';
 import type { Exchange } from '../../src/http/exchange.js';
+import { IndexOutOfBoundsException } from '../../src/errors.js';
 import { parseBoolean, parseInteger, registerParams, scaleParams } from '../../src/http/management-params.js';
+import { checkRegisterParams, checkScale } from '../../src/registry/settings.js';
 import { params, returnsOrThrows, stringOver } from './support.js';
 
 const INT32_MIN = -2147483648;
@@ -122,6 +124,39 @@ describe('fuzz: scale parameters', () => {
         if (version !== null) assert.equal(p.version, version);
       }),
       params(405, 3000),
+    );
+  });
+});
+
+describe('fuzz: limits (issue 13)', () => {
+  const caps = { maxWorkersPerModel: 8, maxBatchSize: 64 };
+  /** 2^31 - 1 ms in whole seconds: the longest timeout a Node timer holds. */
+  const TIMER_SEC = 2147483;
+
+  it('register parameters the registry accepts are within the caps and the timer limit (3000 cases)', () => {
+    fc.assert(
+      fc.property(queryString, (q) => {
+        const p = returnsOrThrows(() => registerParams(exchange(q, undefined, Buffer.alloc(0))), [BadRequestException], 'registerParams');
+        if (p === undefined || returnsOrThrows(() => (checkRegisterParams(p, caps), true), [BadRequestException], 'checkRegisterParams') !== true) return;
+        const within = (n: number | undefined, lo: number, hi: number): boolean => n === undefined || (n >= lo && n <= hi);
+        assert.ok(within(p.initialWorkers, 0, 8), `initial_workers=${p.initialWorkers}`);
+        assert.ok(within(p.batchSize, 1, 64), `batch_size=${p.batchSize}`);
+        assert.ok(within(p.maxBatchDelay, 0, 2 ** 31 - 1), `max_batch_delay=${p.maxBatchDelay}`);
+        assert.ok(within(p.responseTimeout, 0, TIMER_SEC) && within(p.startupTimeout, 0, TIMER_SEC), q);
+      }),
+      params(406, 3000),
+    );
+  });
+
+  it('scale requests the registry accepts have 0 <= min_worker <= max_worker <= the cap (3000 cases)', () => {
+    fc.assert(
+      fc.property(queryString, (q) => {
+        const p = returnsOrThrows(() => scaleParams(exchange(q, undefined, Buffer.alloc(0)), null), [BadRequestException], 'scaleParams');
+        if (p === undefined || p.max < p.min) return; // the manager's own 400, before the model is looked up
+        if (returnsOrThrows(() => (checkScale(p.min, p.max, caps), true), [BadRequestException, IndexOutOfBoundsException], 'checkScale') !== true) return;
+        assert.ok(p.min >= 0 && p.min <= p.max && p.max <= 8, `${p.min}..${p.max}`);
+      }),
+      params(407, 3000),
     );
   });
 });

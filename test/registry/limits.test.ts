@@ -55,7 +55,7 @@ describe('limits on settings (issue 13)', () => {
       const r = await mgmt().put('/models/probe?min_worker=-1').set(auth);
       assert.deepEqual([r.status, r.body], [500, { code: 500, type: 'IndexOutOfBoundsException', message: 'Index -1 out of bounds for length 0' }]);
       const withMax = await mgmt().put('/models/probe?min_worker=-1&max_worker=2').set(auth);
-      assert.deepEqual([withMax.status, withMax.body.message], [400, 'min_worker must be at least 0 workers, not -1']);
+      assert.deepEqual([withMax.status, withMax.body.message], [400, 'min_worker must be at least 0, not -1']);
       assert.equal(await workers('probe'), 1);
       // TorchServe's check comes first for a negative max_worker alone.
       const maxOnly = await mgmt().put('/models/probe?max_worker=-1').set(auth);
@@ -67,8 +67,9 @@ describe('limits on settings (issue 13)', () => {
     const refused: Array<[string, string]> = [
       ['initial_workers=1000000000', `initial_workers=1000000000 exceeds ${DEFAULT_WORKER_CAP} workers, the cap set by max_workers_per_model`],
       ['batch_size=1025', 'batch_size=1025 exceeds 1024 requests, the cap set by max_batch_size'],
+      ['batch_size=0', 'batch_size must be at least 1, not 0'],
       ['startup_timeout=2147484', `startup_timeout=2147484 exceeds ${TIMER_LIMIT_SEC} s, the longest time Node's timers can wait`],
-      ['max_batch_delay=-7', 'max_batch_delay must be at least 0 (or -1 for the default), not -7'],
+      ['max_batch_delay=-7', 'max_batch_delay must not be negative (-1 means the default), not -7'],
     ];
     for (const [query, message] of refused) {
       it(`${query.slice(0, 40)} is a 400 and registers nothing`, async () => {
@@ -100,7 +101,7 @@ describe('limits on settings (issue 13)', () => {
 
     it("batch_size=-5 is a 400, while TorchServe's -1 still means the default", async () => {
       const r = await mgmt().post('/models?url=free.mar&batch_size=-5').set(auth);
-      assert.deepEqual([r.status, r.body.message], [400, 'batch_size must be at least 0 (or -1 for the default), not -5']);
+      assert.deepEqual([r.status, r.body.message], [400, 'batch_size must not be negative (-1 means the default), not -5']);
       assert.deepEqual(await names(), ['probe']);
       await s.register('url=free.mar&initial_workers=-1&batch_size=-1&max_batch_delay=-100&response_timeout=-1');
       const d = (await mgmt().get('/models/free').set(auth)).body[0];
@@ -133,7 +134,7 @@ describe('limits on settings (issue 13)', () => {
       ['clientTimeoutInMills: 99999999999\n', "clientTimeoutInMills=99999999999 exceeds 2147483647 ms, the longest time Node's timers can wait"],
       ['batchSize: 5000\n', 'batchSize=5000 exceeds 1024 requests, the cap set by max_batch_size'],
       ['batchSize: lots\n', 'batchSize must be an integer, not "lots"'],
-      ['jobQueueSize: -3\n', 'jobQueueSize must be at least 1 jobs, not -3'],
+      ['jobQueueSize: -3\n', 'jobQueueSize must be at least 1, not -3'],
     ];
     refused.forEach(([yaml, problem], i) => {
       it(`${yaml.trim().split('\n')[0]} refuses the model`, async () => {
@@ -175,7 +176,7 @@ describe('limits on settings (issue 13)', () => {
         [{ response_timeout: 2147484 }, /^response_timeout=2147484 exceeds 2147483 s/],
         [{ startup_timeout: 2147484 }, /^startup_timeout=2147484 exceeds 2147483 s/],
         [{ batch_size: 1025 }, /^batch_size=1025 exceeds 1024 requests/],
-        [{ batch_size: -5 }, /^batch_size must be at least 0/],
+        [{ batch_size: -5 }, /^batch_size must not be negative/],
         [{ model_name: 'g'.repeat(100_000) }, /^model_name is 100000 characters long/],
       ];
       for (const [fields, message] of cases) {
