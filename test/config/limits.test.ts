@@ -38,5 +38,9 @@ describe('serving limits in config.properties', () => {
     refused('max_workers_per_model=2\ndefault_workers_per_model=3\n', 'default_workers_per_model=3 exceeds 2 workers, the cap set by max_workers_per_model');
     refused('max_batch_size=0\n', 'max_batch_size must be at least 1, not 0');
     assert.equal(load('default_response_timeout=2147483\n').defaultResponseTimeoutSec, 2147483);
+    // TS_* variables land on the same keys, so they meet the same checks.
+    const cwd = tempDir();
+    write(cwd, 'config.properties', 'enable_envvars_config=true\n');
+    assert.throws(() => loadConfig({ noConfigSnapshots: true }, { TS_DEFAULT_RESPONSE_TIMEOUT: '2147484' }, cwd), /^ConfigError: default_response_timeout=2147484 exceeds/);
   });
 });
