@@ -7,12 +7,17 @@
  * or inflate `/metrics` and snapshots.
  */
 import { availableParallelism } from 'node:os';
+import { ConfigError } from './errors.js';
+import type { ServerConfig } from './types.js';
 
 /**
  * Node's timers hold a signed 32-bit number of milliseconds: a longer delay fires after 1 ms (with a
  * TimeoutOverflowWarning), which would turn a long response timeout into "Worker died." on every call.
  */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The largest Java int: TorchServe reads queue sizes and counts into one. */
+const INT32_MAX = 2 ** 31 - 1;
 
 /** The longest timeout in seconds whose milliseconds still fit a timer: 2147483 s (24.8 days). */
 export const MAX_TIMER_SEC = Math.floor(MAX_TIMER_MS / 1000);
@@ -58,8 +63,8 @@ export const LIMITS: Readonly<Record<LimitName, Limit>> = {
   timeoutSec: { unit: 's', min: 0, max: fixed(MAX_TIMER_SEC) },
   timeoutMs: { unit: 'ms', min: 0, max: fixed(MAX_TIMER_MS) },
   /** Job queues and token budgets: a Java int, as TorchServe reads them. */
-  queueSize: { unit: 'jobs', min: 1, max: fixed(MAX_TIMER_MS) },
-  count: { unit: '', min: 1, max: fixed(MAX_TIMER_MS) },
+  queueSize: { unit: 'jobs', min: 1, max: fixed(INT32_MAX) },
+  count: { unit: '', min: 1, max: fixed(INT32_MAX) },
 };
 
 /**
@@ -83,4 +88,47 @@ export function limitProblem(limit: LimitName, label: string, value: unknown, ca
 /** Why a model name, model version or workflow name is too long, or null. */
 export function nameLengthProblem(what: string, name: string): string | null {
   return name.length > MAX_NAME_LENGTH ? `${what} is ${name.length} characters long; at most ${MAX_NAME_LENGTH} are allowed` : null;
+}
+
+/** The server-wide settings of config.properties that the limits bound. */
+export type ServingLimits = Pick<
+  ServerConfig,
+  | 'maxWorkersPerModel'
+  | 'maxBatchSize'
+  | 'defaultWorkersPerModel'
+  | 'jobQueueSize'
+  | 'defaultResponseTimeoutSec'
+  | 'defaultStartupTimeoutSec'
+  | 'unregisterModelTimeoutSec'
+  | 'maxBatchTokens'
+  | 'metricTimeIntervalSec'
+>;
+
+/**
+ * Reads the bounded config.properties keys with `int` (which parses a key or throws ConfigError): the
+ * caps first, then every server-wide default against them. Out of bounds stops the server, as a bad
+ * integer does.
+ */
+export function servingLimits(int: (key: string) => number): ServingLimits {
+  const bounded = (key: string, limit: LimitName, caps: LimitCaps): number => {
+    const n = int(key);
+    const problem = limitProblem(limit, key, n, caps);
+    if (problem !== null) throw new ConfigError(problem);
+    return n;
+  };
+  const unbounded: LimitCaps = { maxWorkersPerModel: Number.MAX_SAFE_INTEGER, maxBatchSize: Number.MAX_SAFE_INTEGER };
+  const caps: LimitCaps = {
+    maxWorkersPerModel: workersCap(bounded('max_workers_per_model', 'workers', unbounded)),
+    maxBatchSize: bounded('max_batch_size', 'batchSize', unbounded),
+  };
+  return {
+    ...caps,
+    defaultWorkersPerModel: bounded('default_workers_per_model', 'workers', caps),
+    jobQueueSize: bounded('job_queue_size', 'queueSize', caps),
+    defaultResponseTimeoutSec: bounded('default_response_timeout', 'timeoutSec', caps),
+    defaultStartupTimeoutSec: bounded('default_startup_timeout', 'timeoutSec', caps),
+    unregisterModelTimeoutSec: bounded('unregister_model_timeout', 'timeoutSec', caps),
+    maxBatchTokens: bounded('max_batch_tokens', 'count', caps),
+    metricTimeIntervalSec: bounded('metric_time_interval', 'timeoutSec', caps),
+  };
 }

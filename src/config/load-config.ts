@@ -11,7 +11,7 @@ import { parseListenAddress } from './address.js';
 import { configKey, envMappings, ORTSERVE_DEFAULT_METRICS_MODE } from './defaults.js';
 import { loadMetricsConfig } from '../metrics/metrics-config.js';
 import { ConfigError } from './errors.js';
-import { limitProblem, workersCap, type LimitCaps, type LimitName } from './limits.js';
+import { servingLimits } from './limits.js';
 import { parseModelsJson } from './models-json.js';
 import { parseProperties } from './properties.js';
 import type { CliOverrides, ServerConfig } from './types.js';
@@ -213,33 +213,6 @@ function connectionTimeouts(r: Reader): Pick<ServerConfig, 'headersTimeoutMs' | 
   return { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs };
 }
 
-/** A key of a bounded setting (src/config/limits.ts): out of bounds stops the server, as a bad integer does. */
-function bounded(r: Reader, key: string, limit: LimitName, caps: LimitCaps): number {
-  const n = r.int(key);
-  const problem = limitProblem(limit, key, n, caps);
-  if (problem !== null) throw new ConfigError(problem);
-  return n;
-}
-
-/** The caps first (the other keys are checked against them), then every server-wide serving default. */
-function servingLimits(r: Reader) {
-  const unbounded: LimitCaps = { maxWorkersPerModel: Number.MAX_SAFE_INTEGER, maxBatchSize: Number.MAX_SAFE_INTEGER };
-  const caps: LimitCaps = {
-    maxWorkersPerModel: workersCap(bounded(r, 'max_workers_per_model', 'workers', unbounded)),
-    maxBatchSize: bounded(r, 'max_batch_size', 'batchSize', unbounded),
-  };
-  return {
-    ...caps,
-    defaultWorkersPerModel: bounded(r, 'default_workers_per_model', 'workers', caps),
-    jobQueueSize: bounded(r, 'job_queue_size', 'queueSize', caps),
-    defaultResponseTimeoutSec: bounded(r, 'default_response_timeout', 'timeoutSec', caps),
-    defaultStartupTimeoutSec: bounded(r, 'default_startup_timeout', 'timeoutSec', caps),
-    unregisterModelTimeoutSec: bounded(r, 'unregister_model_timeout', 'timeoutSec', caps),
-    maxBatchTokens: bounded(r, 'max_batch_tokens', 'count', caps),
-    metricTimeIntervalSec: bounded(r, 'metric_time_interval', 'timeoutSec', caps),
-  };
-}
-
 /** A CORS key's value goes into a response header: characters Node refuses there would fail every request. */
 function headerValue(r: Reader, key: string): string | null {
   const v = r.string(key);
@@ -348,7 +321,7 @@ export function loadConfig(cli: CliOverrides, env: Env, cwd: string): ServerConf
     modelStore: r.path('model_store', cwd),
     loadModels: splitLoadModels(r.string('load_models')),
     modelsJson: modelsText === undefined ? {} : parseModelsJson(modelsText, warnings),
-    ...servingLimits(r),
+    ...servingLimits((key) => r.int(key)),
     maxRequestSize: r.int('max_request_size'),
     maxResponseSize: r.int('max_response_size'),
     allowedUrls: compileAllowedUrls(allowedUrlsText),

@@ -149,7 +149,9 @@ const YAML_LIMITS: ReadonlyArray<readonly [string, LimitName]> = [
 ];
 
 /** The bounded fields of a config.properties `models` entry (and of a snapshot's versions). */
-export const MODEL_STATE_LIMITS: ReadonlyArray<readonly [keyof ModelsJsonEntry & string, LimitName]> = [
+type ModelStateField = 'minWorkers' | 'maxWorkers' | 'batchSize' | 'maxBatchDelay' | 'responseTimeout' | 'startupTimeout';
+
+export const MODEL_STATE_LIMITS: ReadonlyArray<readonly [ModelStateField, LimitName]> = [
   ['minWorkers', 'workers'],
   ['maxWorkers', 'workers'],
   ['batchSize', 'batchSize'],
