@@ -144,8 +144,9 @@ export function managementService(deps: GrpcDeps): UntypedServiceImplementation 
     }),
 
     ScaleWorker: method<ScaleWorkerRequest>(deps, (req) => {
-      // Negative counts go to the registry, which refuses them as REST does (TorchServe's gRPC turns
-      // them into the default, then its API test data expects INTERNAL for min_worker=-1).
+      // TorchServe's gRPC reads a negative count as the default; ortserve passes it to the registry,
+      // which refuses it as REST does: what TorchServe's API test data expects over gRPC too (INTERNAL
+      // for min_worker=-1, INVALID_ARGUMENT for max_worker=-1).
       const min = req.min_worker === 0 ? 1 : req.min_worker;
       const max = req.max_worker === 0 ? min : req.max_worker;
       return m.scale(req.model_name, req.model_version || null, min, max, req.synchronous);
