@@ -189,7 +189,7 @@ describe('limits on settings (issue 13)', () => {
   });
 
   describe('workflows', () => {
-    it('a node timeout-ms beyond a timer, or a 257-character workflow name, is a 400 and registers nothing', async () => {
+    it('a node timeout-ms or a response_timeout beyond a timer, or a 257-character workflow name, is a 400 and registers nothing', async () => {
       const handler = 'export function pre(data) { return data && data.map((r) => r.body); }\n';
       const war = await writeWar(s.modelStore, 'slowwf', 'models:\n  timeout-ms: 2147483648\ndag:\n  pre: []\n', handler);
       const slow = await mgmt().post(`/workflows?url=${war}`).set(auth);
@@ -200,6 +200,8 @@ describe('limits on settings (issue 13)', () => {
       ]);
       const named = await mgmt().post(`/workflows?url=${war}&workflow_name=${'w'.repeat(257)}`).set(auth);
       assert.deepEqual([named.status, named.body.message], [400, 'workflow_name is 257 characters long; at most 256 are allowed']);
+      const timeout = await mgmt().post(`/workflows?url=${war}&workflow_name=ok&response_timeout=2147484`).set(auth);
+      assert.deepEqual([timeout.status, timeout.body.message], [400, `response_timeout=2147484 exceeds ${TIMER_LIMIT_SEC} s, the longest time Node's timers can wait`]);
       assert.deepEqual(await names(), ['probe']);
     });
   });
