@@ -24,6 +24,7 @@ import path from 'node:path';
 import AdmZip from 'adm-zip';
 import { create as createTar } from 'tar';
 import { MANIFEST_PATH, MODEL_NAME_PATTERN } from './manifest.js';
+import { servabilityWarnings } from './torchserve-only.js';
 import { MAX_ZIP_FILE_BYTES, type Manifest, type ManifestModel } from './types.js';
 
 export type ArchiveFormat = 'default' | 'zip-store' | 'tgz' | 'no-archive';
@@ -68,6 +69,8 @@ export interface CreateArchiveOptions {
   now?: Date;
   /** Called with warnings (e.g. "Overwriting …"). */
   onWarning?: (message: string) => void;
+  /** Fail instead of warning when the archive holds what ortserve cannot run (torchserve-only.ts). */
+  strict?: boolean;
 }
 
 export interface CreateArchiveResult {
@@ -315,6 +318,11 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<CreateA
   await checkOutputPath(outputPath, 'model', opts);
 
   const set = await collectFiles(opts);
+  const warnings = servabilityWarnings(opts, !BUILTIN_HANDLERS.includes(opts.handler));
+  for (const w of warnings) opts.onWarning?.(w);
+  if (opts.strict && warnings.length > 0) {
+    throw new ArchiverError(`--strict: the archive holds what ortserve cannot run (${warnings.length} warning${warnings.length > 1 ? 's' : ''} above)`);
+  }
   const manifest = buildManifest(opts);
   const manifestJson = formatManifestJson(manifest);
   const temp = path.join(exportPath, `.${opts.modelName}.${randomUUID()}.tmp`);

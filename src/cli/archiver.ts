@@ -24,6 +24,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { long: '--version', short: '-v', dest: 'version', metavar: 'VERSION', required: true, help: "Model's version" },
   { long: '--requirements-file', short: '-r', dest: 'requirementsFile', metavar: 'REQUIREMENTS_FILE', help: 'Path to a requirements.txt containing model specific python dependency\n packages.' },
   { long: '--config-file', short: '-c', dest: 'configFile', metavar: 'CONFIG_FILE', help: 'Path to a yaml file containing model configuration eg. batch_size.' },
+  { long: '--strict', dest: 'strict', flag: true, help: 'ortserve: fail (exit 1) instead of warning when the archive holds what\nortserve cannot run: a Python handler, PyTorch weights, a handler ortserve\ndoes not have, a requirements file.' },
 ];
 
 const parser = new ArgParser(PROG, 'Torch Model Archiver Tool (ortserve)', OPTIONS);
@@ -66,6 +67,7 @@ export async function main(argv: string[], io: ArchiverIo = defaultIo): Promise<
       force: parsed.force === true,
       requirementsFile: str(parsed.requirementsFile),
       configFile: str(parsed.configFile),
+      strict: parsed.strict === true,
       onWarning: (message) => io.err(`WARNING - ${message}\n`),
     });
     return 0;
