@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
+import { isPyTorchWeights, pytorchWeightsMessage } from '../archive/torchserve-only.js';
 import type { Context } from './context.js';
 import type { Handler, RequestRow, ResponseValue } from './types.js';
 
@@ -65,6 +66,8 @@ export abstract class BaseHandler<Pre = Record<string, ort.Tensor>, Out = ort.In
     if (serialized) {
       const file = path.join(this.modelDir, serialized);
       if (!existsSync(file)) throw new Error(`Missing the model file: ${serialized}`);
+      // ONNX Runtime would only say "Protobuf parsing failed": say what the file is and what to do.
+      if (isPyTorchWeights(serialized)) throw new Error(pytorchWeightsMessage(serialized));
       this.session = await ort.InferenceSession.create(file, sessionOptions(context));
     }
     this.mapping = loadIndexToName(this.modelDir);

@@ -24,6 +24,15 @@ import { ModelRegistry } from './model-registry.js';
 import { ModelVersion, WorkerIdCounter } from './model-version.js';
 import { checkModelSources, checkRegisterParams, checkScale, resolveSettings, type RegisterParams } from './settings.js';
 
+/**
+ * TorchServe's "Failed to start workers" message, followed by why the worker failed (the handler's or
+ * ONNX Runtime's error, paths relative to the archive), so the client need not read the server log.
+ */
+function withCause(message: string, err: unknown): string {
+  const cause = err instanceof Error ? err.message.trim() : '';
+  return cause ? `${message}. Cause: ${cause}` : message;
+}
+
 const RUNTIMES = new Set(['python', 'python3', 'LSP']);
 
 export interface ApiResult {
@@ -105,7 +114,7 @@ export class ModelManager {
       await mv.dispose();
       this.metrics.modelLoad(name, version, false);
       const status = err instanceof ServeError ? err.status : 500;
-      throw new InternalServerException(`Failed to start workers for model ${name} version: ${version}`, status);
+      throw new InternalServerException(withCause(`Failed to start workers for model ${name} version: ${version}`, err), status);
     }
     this.metrics.modelLoad(name, version, true);
     this.onChange();
@@ -170,7 +179,7 @@ export class ModelManager {
     } catch (err) {
       this.onChange();
       const status = err instanceof ServeError ? err.status : 500;
-      throw new InternalServerException(`Failed to start workers for model ${name} version: ${version ?? 'null'}`, status);
+      throw new InternalServerException(withCause(`Failed to start workers for model ${name} version: ${version ?? 'null'}`, err), status);
     }
     this.onChange();
     const suffix = version ? `, version: ${version}` : '';

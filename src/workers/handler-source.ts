@@ -11,11 +11,15 @@ import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
+import { isOrtserveBuiltin, MIGRATION_HINT, ORTSERVE_BUILTIN_HANDLERS, type OrtserveBuiltinHandler } from '../archive/torchserve-only.js';
 import { InvalidModelException } from '../errors.js';
 
-/** Handlers that ship with ortserve, by the names the archiver accepts. */
-const BUILTIN_HANDLERS: Record<string, string> = {
+/** The module of each handler that ships with ortserve (archive/torchserve-only.ts lists their names). */
+const BUILTIN_HANDLERS: Record<OrtserveBuiltinHandler, string> = {
   text_classifier: '../handlers/text-classifier.js',
+  image_classifier: '../handlers/image-classifier.js',
+  object_detector: '../handlers/object-detector.js',
+  image_segmenter: '../handlers/image-segmenter.js',
 };
 
 const HANDLER_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
@@ -69,13 +73,17 @@ export async function prepareHandler(spec: string, modelDir: string, workDir: st
   const { file, functionName } = parseHandlerSpec(spec);
   // A TorchServe archive brought as it is: say so, whether or not the .py file is in the archive.
   if (file.endsWith('.py')) {
-    throw new InvalidModelException(`Python handlers are not supported by ortserve: ${spec}. Write the handler in TypeScript or JavaScript.`);
+    throw new InvalidModelException(
+      `Python handlers are not supported by ortserve: ${spec}. Write the handler in TypeScript or JavaScript, or use a built-in handler (${ORTSERVE_BUILTIN_HANDLERS.join(', ')}); ${MIGRATION_HINT}.`,
+    );
   }
   const source = findHandlerFile(modelDir, file);
   if (!source) {
-    const builtin = BUILTIN_HANDLERS[file];
+    const builtin = isOrtserveBuiltin(file) ? BUILTIN_HANDLERS[file] : undefined;
     if (builtin) return { modulePath: fileURLToPath(new URL(builtin, import.meta.url)), functionName, builtin: true };
-    throw new InvalidModelException(`Handler not found: ${spec}. It is neither a file in the archive nor a built-in handler.`);
+    throw new InvalidModelException(
+      `Handler not found: ${spec}. It is neither a file in the archive nor a built-in handler (${ORTSERVE_BUILTIN_HANDLERS.join(', ')}).`,
+    );
   }
   await mkdir(workDir, { recursive: true, mode: 0o700 });
   const outfile = path.join(workDir, 'handler.mjs');

@@ -3,6 +3,7 @@
  * Everything slow (tokenization, ONNX Runtime's blocking `session.run`) happens here, never on the
  * HTTP thread. Errors follow TorchServe's backend (spec §1.7, §7).
  */
+import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { withEnvelope } from '../envelopes/index.js';
@@ -133,7 +134,9 @@ async function main(): Promise<void> {
     entry = withEnvelope(await loadEntry(ctx), init.serviceEnvelope);
   } catch (err) {
     console.error(`[${init.info.modelName}] failed to load the handler:`, err);
-    post({ type: 'load-failed', status: isOutOfMemory(err) ? 507 : 500, message: err instanceof Error ? err.message : String(err) });
+    // The message reaches the management client: name files relative to the archive, not the server's directories.
+    const message = (err instanceof Error ? err.message : String(err)).split(init.info.systemProperties.model_dir + path.sep).join('');
+    post({ type: 'load-failed', status: isOutOfMemory(err) ? 507 : 500, message });
     return;
   }
   port!.on('message', (msg: ToWorker) => {

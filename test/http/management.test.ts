@@ -87,7 +87,8 @@ describe('management API', () => {
     assert.deepEqual(r.body, {
       code: 500,
       type: 'InternalServerException',
-      message: 'Failed to start workers for model broken version: 1.0',
+      // TorchServe's message, then the cause (TorchServe leaves it in the log only).
+      message: 'Failed to start workers for model broken version: 1.0. Cause: load failed on purpose',
     });
     assert.equal((await mgmt().get('/models/broken').set(auth)).status, 404);
     assert.equal(extracted(), before);

@@ -34,16 +34,23 @@ describe('archives whose handler cannot run', () => {
     mar('throwsonload', 'handler.js', { 'handler.js': "throw new Error('cannot start');\n" });
     mar('python', 'handler.py', { 'handler.py': 'def handle(data, context):\n    return data\n' });
     mar('noweights', 'handler.js', { 'handler.js': 'export function handle(d) { return d ?? []; }\n' }, 'model.onnx');
+    // A TorchServe archive as torch-model-archiver writes it for a TorchScript model.
+    mar('torchscript', 'image_classifier', { 'model.pt': 'PK\u0003\u0004 TorchScript zip' }, 'model.pt');
+    mar('notonnx', 'image_classifier', { 'model.onnx': 'these bytes are no ONNX model' }, 'model.onnx');
+    mar('tsbuiltin', 'base_handler', {});
   });
   after(() => s.stop());
 
   const cases: Array<[string, number, string, RegExp]> = [
     ['syntax', 400, 'InvalidModelException', /^Handler handler\.ts does not compile: /],
-    ['python', 400, 'InvalidModelException', /^Python handlers are not supported by ortserve: handler\.py/],
+    ['python', 400, 'InvalidModelException', /^Python handlers are not supported by ortserve: handler\.py\. Write the handler in TypeScript or JavaScript, or use a built-in handler \(text_classifier, image_classifier, object_detector, image_segmenter\); see docs\/migrating-from-torchserve\.md/],
+    ['tsbuiltin', 400, 'InvalidModelException', /^Handler not found: base_handler\. It is neither a file in the archive nor a built-in handler \(text_classifier, image_classifier, object_detector, image_segmenter\)\.$/],
+    ['torchscript', 500, 'InternalServerException', /^Failed to start workers for model torchscript version: 1\.0\. Cause: model\.pt is a PyTorch weights file: ortserve runs ONNX models\. Export the model with torch\.onnx\.export; see docs\/migrating-from-torchserve\.md/],
+    ['notonnx', 500, 'InternalServerException', /^Failed to start workers for model notonnx version: 1\.0\. Cause: .*model\.onnx failed:.*Protobuf parsing failed/],
     ['noweights', 400, 'InvalidModelException', /^Serialized file "model\.onnx" named in MAR-INF\/MANIFEST\.json is missing from the archive\.$/],
-    ['nothing', 500, 'InternalServerException', /^Failed to start workers for model nothing version: 1\.0$/],
-    ['twoclasses', 500, 'InternalServerException', /^Failed to start workers for model twoclasses version: 1\.0$/],
-    ['throwsonload', 500, 'InternalServerException', /^Failed to start workers for model throwsonload version: 1\.0$/],
+    ['nothing', 500, 'InternalServerException', /^Failed to start workers for model nothing version: 1\.0\. Cause: Expected only one class in custom service code or a function entry point \[\]$/],
+    ['twoclasses', 500, 'InternalServerException', /^Failed to start workers for model twoclasses version: 1\.0\. Cause: Expected only one class in custom service code or a function entry point \[A, B\]$/],
+    ['throwsonload', 500, 'InternalServerException', /^Failed to start workers for model throwsonload version: 1\.0\. Cause: cannot start$/],
   ];
 
   for (const [name, status, type, message] of cases) {
