@@ -97,7 +97,7 @@ export async function main(argv: string[], io: MigrateIo = defaultIo): Promise<n
       force: args.values.force === true,
       onWarning: (m) => io.err(`WARNING - ${m}\n`),
     });
-    io.out(`Wrote ${outputPath} (${check.handler}, from a ${check.model} PyTorch model; ${results.length} sample${results.length === 1 ? '' : 's'} checked)\n`);
+    io.out(`Wrote ${outputPath} (${check.handler}, from the PyTorch model (${check.model}); ${results.length} sample${results.length === 1 ? '' : 's'} checked)\n`);
     return 0;
   } catch (err) {
     io.err(`ortserve-migrate: ${err instanceof Error ? err.message : String(err)}\n`);
