@@ -1,6 +1,7 @@
 /**
  * `npm run train:taxonomy`: splits the listings (70/15/15, stratified), trains the taxonomy and music
- * sub-taxonomy models and prints their metrics on validation and test.
+ * sub-taxonomy models and prints their metrics on test (with `--cv`, 5-fold cross-validation on
+ * train + validation first, by language too).
  * `npm run build:models`: the same, then writes model-store/taxonomy.mar, music_subtaxonomy.mar and
  * events.mar with the archiver's own code, and model-store/events_workflow.war with the workflow archiver's.
  *
@@ -16,7 +17,7 @@ import { createWorkflowArchive } from '../../src/workflows/writer.js';
 import { formatSummaryTable } from './report.js';
 import { readListings, SPLITS } from './dataset.js';
 import { splitListings, writeSplits } from './split.js';
-import { MUSIC_SUBTAXONOMY, TAXONOMY, trainModel, writeModelDir, type TrainedModel } from './train.js';
+import { loadEncoder, MAX_LENGTH, MUSIC_SUBTAXONOMY, TAXONOMY, trainModel, writeModelDir, type TrainedModel } from './train.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const WORK = path.join(ROOT, '.build', 'taxonomy');
@@ -60,7 +61,7 @@ async function writeArchives(models: TrainedModel[], store: string): Promise<str
   for (const t of models) rmSync(path.join(contents, t.spec.name, 'model-config.yaml'));
   const yaml = ['batchSize: 8', 'maxBatchDelay: 10', 'handler:'];
   for (const t of models) {
-    yaml.push(`  ${t.spec.name}:`, `    max_length: ${t.spec.maxLength}`, '    clean_text: true', '    keep_sentences: 2');
+    yaml.push(`  ${t.spec.name}:`, `    max_length: ${MAX_LENGTH}`);
   }
   writeFileSync(path.join(events, 'model-config.yaml'), `${yaml.join('\n')}\n`);
   // The handler is archived from the work dir, so that its time can be pinned too.
@@ -92,19 +93,22 @@ async function writeEventsWorkflow(store: string): Promise<string> {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { archives: { type: 'boolean', default: false }, store: { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, options: { archives: { type: 'boolean', default: false }, cv: { type: 'boolean', default: false }, store: { type: 'string' } } });
   const started = Date.now();
   const splits = splitListings(readListings());
   writeSplits(splits);
   console.log(`listings: ${SPLITS.map((s) => `${s} ${splits[s].length}`).join(', ')}`);
 
   rmSync(WORK, { recursive: true, force: true });
-  const tokenizerDir = (name: string): string => path.join(WORK, 'tokenizers', name);
-  const models = [TAXONOMY, MUSIC_SUBTAXONOMY].map((spec) => trainModel(spec, tokenizerDir(spec.name), splits));
+  const encoder = loadEncoder(WORK);
+  const models: TrainedModel[] = [];
+  for (const spec of [TAXONOMY, MUSIC_SUBTAXONOMY]) models.push(await trainModel(spec, encoder, splits, values.cv));
   for (const t of models) {
-    writeModelDir(path.join(WORK, t.spec.name), tokenizerDir(t.spec.name), t);
-    console.log(`\n${t.spec.name}: ${t.labels.length} labels, best epoch ${t.bestEpoch}`);
-    console.log(formatSummaryTable((['validation', 'test'] as const).map((s) => ({ name: s, ...t.predictions[s] }))));
+    writeModelDir(path.join(WORK, t.spec.name), encoder, t);
+    console.log(`\n${t.spec.name}: ${t.labels.length} labels, trained on train + validation`);
+    const rows = [...(t.crossValidation ? [{ name: '5-fold CV (train + validation)', ...t.crossValidation }] : []), { name: 'test', ...t.predictions.test }];
+    const byLang = rows.flatMap((r) => [r, ...(['en', 'es'] as const).map((lang) => ({ name: `${r.name}, ${lang}`, actual: r.actual.filter((_, i) => r.langs[i] === lang), predicted: r.predicted.filter((_, i) => r.langs[i] === lang) }))]);
+    console.log(formatSummaryTable(byLang));
   }
   if (values.archives) {
     const store = path.resolve(values.store ?? path.join(ROOT, 'model-store'));

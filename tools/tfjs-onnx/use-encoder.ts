@@ -32,6 +32,12 @@ export interface EncoderOutputs {
   /** [batch, 512] L2-normalised sentence embeddings. */
   embeddings: string;
   dim: number;
+  /** The ids the encoder read (clipped to its maximum length, 0 where padded), [batch, seq]. */
+  ids: string;
+  /** Their mask as float, [batch, seq, 1]. */
+  mask3: string;
+  /** max(1, number of real tokens), [batch, 1]. */
+  count: string;
 }
 
 /** What one transformer layer reads from the TF.js graph. */
@@ -152,7 +158,7 @@ export function buildUseEncoder(g: GraphBuilder, tf: TfjsGraph, options: Encoder
   const sq = g.op('ReduceSum', [g.op('Mul', [hidden, hidden], {}, '/l2'), g.int64s([1])], { keepdims: attr.int(1) }, '/l2');
   const norm = g.op('Sqrt', [g.op('Max', [sq, g.floatScalar(l2Floor)], {}, '/l2')], {}, '/l2');
   const embeddings = g.op('Div', [hidden, norm], {}, '/l2');
-  return { embeddings, dim: tanhW.shape[1]! };
+  return { embeddings, dim: tanhW.shape[1]!, ids: safeIds, mask3, count };
 }
 
 /** The encoder alone, output `embeddings` [batch, 512]: what the verification compares with the reference. */

@@ -12,6 +12,12 @@
 
 /** How a text is prepared before tokenization. */
 export interface TextPreparation {
+  /**
+   * `transliterate_accents`: spell accented letters without their accents (é → e, ñ → n) and turn other
+   * non-ASCII characters («, €, –) into spaces, before any cleaning; with clean_text, words with accents
+   * are then kept instead of dropped.
+   */
+  transliterate?: boolean;
   cleanText: boolean;
   /** n: keep the first n and last n sentences of a text with at least 2n; null keeps them all. */
   keepSentences: number | null;
@@ -75,8 +81,15 @@ export function keepFirstAndLastSentences(text: string, n: number): string {
   return [...sentences.slice(0, n), ...sentences.slice(-n)].join(' ');
 }
 
+export function transliterateAccents(text: string): string {
+  // NFKD splits a letter from its accents (and ligatures, full-width forms into ASCII); the marks go.
+  // eslint-disable-next-line no-control-regex
+  return text.normalize('NFKD').replace(/\p{M}+/gu, '').replace(/[^\x00-\x7f]/g, ' ');
+}
+
 export function prepareText(text: string, p: TextPreparation): string {
-  let out = p.cleanText ? cleanEventText(text) : text;
+  let out = p.transliterate ? transliterateAccents(text) : text;
+  out = p.cleanText ? cleanEventText(out) : out;
   if (p.keepSentences !== null) out = keepFirstAndLastSentences(out, p.keepSentences);
   return out;
 }
