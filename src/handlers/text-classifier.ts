@@ -63,6 +63,7 @@ export default class TextClassifierHandler extends BaseHandler<PreparedBatch, Sc
       handler: 'text_classifier',
       inputs: this.model.inputNames,
       max_length: this.model.maxLength,
+      transliterate_accents: this.model.preparation.transliterate ?? false,
       clean_text: this.model.preparation.cleanText,
       keep_sentences: this.model.preparation.keepSentences,
       labels: this.model.labels ?? {},

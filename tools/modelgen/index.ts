@@ -10,7 +10,7 @@ export {
   type DistilBertPreset,
   type ModelDtype,
 } from './distilbert.js';
-export { DynamicQuantizer, quantizeInt8Symmetric, quantizeUint8Asymmetric } from './quantize.js';
+export { DynamicQuantizer, quantizeInt8Symmetric, quantizeUint8Asymmetric, weightOnlyInt8Linear } from './quantize.js';
 export {
   SPECIAL_TOKENS,
   buildTokenizerFiles,

@@ -104,3 +104,27 @@ export class DynamicQuantizer {
   }
 }
 
+
+/**
+ * Weight-only int8: each [in, out] weight stored as int8 with one symmetric scale per output column,
+ * dequantized in the graph (DequantizeLinear, axis 1) and multiplied in float. Unlike dynamic
+ * quantization, whose activation scale is taken over the whole batch, a row's result does not depend on
+ * the other rows of its batch, so a batched request gets the answer it gets alone.
+ */
+export function weightOnlyInt8Linear(g: GraphBuilder, x: string, name: string, w: Float32Array, [inF, outF]: [number, number], bias: string | null, prefix: string): string {
+  const scales = new Float32Array(outF);
+  for (let o = 0; o < outF; o++) {
+    let absMax = 0;
+    for (let i = 0; i < inF; i++) absMax = Math.max(absMax, Math.abs(w[i * outF + o]!));
+    scales[o] = absMax > 0 ? absMax / 127 : 1;
+  }
+  const values = new Int8Array(w.length);
+  for (let i = 0; i < inF; i++) {
+    for (let o = 0; o < outF; o++) values[i * outF + o] = Math.max(-127, Math.min(127, Math.round(w[i * outF + o]! / scales[o]!)));
+  }
+  const wq = g.initializer(`${name}_quantized`, [inF, outF], values);
+  const scale = g.initializer(`${name}_scale`, [outF], scales, false);
+  const zero = g.initializer(`${name}_zero_point`, [outF], new Int8Array(outF), false);
+  const weight = g.op('DequantizeLinear', [wq, scale, zero], { axis: attr.int(1) }, prefix);
+  return g.linear(x, weight, bias, prefix);
+}

@@ -17,14 +17,17 @@
  * (the graph adds the scattered embeddings to the scattered embeddings-plus-timing). Output: the masked
  * mean over positions, tanh layer, L2 normalisation: 512 floats.
  */
-import { attr, DataType, DynamicQuantizer, GraphBuilder } from '../modelgen/index.js';
+import { attr, DataType, DynamicQuantizer, GraphBuilder, weightOnlyInt8Linear } from '../modelgen/index.js';
 import { floats, TfjsGraph, type TfWeight } from './tfjs-graph.js';
 
 const K = 'module_apply_default/Encoder_en/KonaTransformer';
 const STACK = `${K}/Encode/TransformerStack`;
 
 export interface EncoderOptions {
-  /** int8 weights (dynamic quantization, as onnxruntime's quantize_dynamic writes it). */
+  /**
+   * int8 weights: the linear layers' weights per output column, dequantized in the graph, the embedding
+   * table per tensor (uint8). Weight-only, so that a text's embedding does not depend on its batch.
+   */
   int8: boolean;
 }
 
@@ -83,11 +86,12 @@ function layerWeights(tf: TfjsGraph, i: number): LayerWeights {
 
 /** Builds the encoder into `g` from its `input_ids` / `attention_mask` inputs (declared here). */
 export function buildUseEncoder(g: GraphBuilder, tf: TfjsGraph, options: EncoderOptions): EncoderOutputs {
+  // The embedding table is read by Gather, row by row: its dequantization does not mix rows either.
   const q = options.int8 ? new DynamicQuantizer(g) : null;
   const linear = (x: string, [w, b]: [TfWeight, TfWeight], prefix: string): string => {
     const [inF, outF] = w.shape as [number, number];
     const bias = g.initializer(`${prefix}.bias`, [outF], floats(b));
-    if (q) return q.linear(x, `${prefix}.weight`, floats(w), [inF, outF], bias, prefix);
+    if (options.int8) return weightOnlyInt8Linear(g, x, `${prefix}.weight`, floats(w), [inF, outF], bias, prefix);
     return g.linear(x, g.initializer(`${prefix}.weight`, [inF, outF], floats(w)), bias, prefix);
   };
   const epsilon = tf.scalar(tf.node(`${STACK}/Layer_1/TransformerLayer/FFN/layer_prepostprocess/layer_norm/add`).inputs[1]!);

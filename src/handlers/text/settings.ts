@@ -12,6 +12,8 @@ export interface TextSettings {
   maxLength?: number;
   /** Overrides the tokenizer's own lower-casing. */
   doLowerCase?: boolean;
+  /** `transliterate_accents`: accented letters without their accents, before any cleaning. */
+  transliterate?: boolean;
   /** `clean_text`: the taxonomy handler's cleaning (event-cleaning.ts). */
   cleanText?: boolean;
   /** `keep_sentences`: keep the first n and last n sentences. */
@@ -60,6 +62,9 @@ export function readTextSettings(modelDir: string, modelYamlConfig: Record<strin
   }
   if (merged['do_lower_case'] !== undefined && merged['do_lower_case'] !== null) {
     settings.doLowerCase = parseBoolean('do_lower_case', merged['do_lower_case']);
+  }
+  if (merged['transliterate_accents'] !== undefined && merged['transliterate_accents'] !== null) {
+    settings.transliterate = parseBoolean('transliterate_accents', merged['transliterate_accents']);
   }
   if (merged['clean_text'] !== undefined && merged['clean_text'] !== null) {
     settings.cleanText = parseBoolean('clean_text', merged['clean_text']);

@@ -46,7 +46,7 @@ export class TextModel {
     const facts = readModelFacts(modelDir);
     this.tokenizer = loadTextTokenizer(modelDir, { doLowerCase: settings.doLowerCase });
     this.maxLength = resolveMaxLength(settings.maxLength, this.tokenizer.modelMaxLength, facts.maxPosition);
-    this.preparation = { cleanText: settings.cleanText ?? false, keepSentences: settings.keepSentences ?? null };
+    this.preparation = { transliterate: settings.transliterate ?? false, cleanText: settings.cleanText ?? false, keepSentences: settings.keepSentences ?? null };
     this.labels = loadIndexToName(modelDir) ?? facts.id2label;
   }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cleanEventText, keepFirstAndLastSentences, prepareText, splitSentences } from '../../../src/handlers/text/event-cleaning.js';
+import { cleanEventText, keepFirstAndLastSentences, prepareText, splitSentences, transliterateAccents } from '../../../src/handlers/text/event-cleaning.js';
 
 describe('the taxonomy handler text preparation', () => {
   it('drops words with non-ASCII characters, keeping their sentence ends', () => {
@@ -18,6 +18,13 @@ describe('the taxonomy handler text preparation', () => {
   it('keeps only letters, digits, spaces, dots and commas, lower-cased', () => {
     assert.equal(cleanEventText("ROCK'N'ROLL Night: 3 bands (live!) — 8pm #gig"), 'rocknroll night 3 bands live 8pm gig');
     assert.equal(cleanEventText('A   lot\tof\n\nspace ...'), 'a lot of space.');
+  });
+
+  it('transliterates accents instead of dropping the words, when asked to', () => {
+    assert.equal(transliterateAccents('¡Música en Córdoba! Niños, «Año» – 9 €'), ' Musica en Cordoba! Ninos,  Ano    9  ');
+    const p = { transliterate: true, cleanText: true, keepSentences: null };
+    assert.equal(prepareText('Concierto en Córdoba. Entradas 20 €, aforo limitado.', p), 'concierto en cordoba. entradas 20, aforo limitado.');
+    assert.equal(prepareText('Concierto en Córdoba.', { ...p, transliterate: false }), 'concierto en.');
   });
 
   it('gives an empty text for a text with nothing ASCII left', () => {
