@@ -33,6 +33,7 @@ export const MAX_LENGTH = 128;
 /** int8 encoder weights: 7 MB instead of 28 MB, for about one point of accuracy or less (docs/evaluate.md). */
 export const INT8 = true;
 
+// bagVocab is the encoder's vocabulary size, filled in by trainModel.
 const HEAD: HeadOptions = { epochs: 120, batchSize: 32, learningRate: 0.01, l2: 1e-5, bagVocab: 0, bagL2: 1e-6, seed: 7 };
 
 export interface ModelSpec {

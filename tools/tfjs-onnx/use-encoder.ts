@@ -10,7 +10,7 @@
  * walks the graph's layers by name, takes each block's weights and constants from the node that consumes
  * them, and emits the dense equivalent; padded positions are excluded from attention and from the final
  * mean, so a padded batch gives the same embeddings as single texts. The test suite checks the result
- * against the TF.js reference (test/tools/use-encoder.test.ts).
+ * against the TF.js reference (test/tools/tfjs-onnx.test.ts).
  *
  * Per layer (pre-norm transformer): x + Attention(LayerNorm(x)), then y + FFN(LayerNorm(y)), where layer 0
  * widens 256 → 512 (its residual goes through a dense projection). Embedding: 2·E[id] + timing signal
