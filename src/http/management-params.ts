@@ -55,7 +55,8 @@ export function paramSource(x: Exchange): Source {
 export function registerParams(x: Exchange): RegisterParams {
   const get = paramSource(x);
   const url = get('url');
-  if (!url) throw new BadRequestException('Parameter url is required.');
+  // TorchServe tells "no url" (400) from "url=" (looked up in the model store: 404 "empty url").
+  if (url === undefined) throw new BadRequestException('Parameter url is required.');
   return {
     url,
     modelName: get('model_name') || undefined,

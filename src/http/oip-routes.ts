@@ -21,6 +21,7 @@ import { ServeError } from '../errors.js';
 import { submitPrediction, type Submission } from '../inference/submit.js';
 import { SERVER_VERSION, type ModelVersion } from '../registry/model-version.js';
 import type { JobOutcome } from '../scheduling/job.js';
+import { isUnusable } from '../workers/handler-source.js';
 import type { WireRequest } from '../workers/messages.js';
 import type { Exchange, HttpDeps } from './exchange.js';
 import { clientHeaders, requestParameters } from './request-input.js';
@@ -71,7 +72,7 @@ function matchModel(seg: string[]): OipTarget | null {
 
 /** The built-in text_classifier answers OIP itself when no envelope is configured. */
 function isTextClassifier(mv: ModelVersion): boolean {
-  return mv.handler.builtin && mv.archive.manifest.model.handler === 'text_classifier';
+  return !isUnusable(mv.handler) && mv.handler.builtin && mv.archive.manifest.model.handler === 'text_classifier';
 }
 
 function isReady(mv: ModelVersion): boolean {

@@ -19,7 +19,7 @@ import {
 } from '../errors.js';
 import { CONSOLE_OUTPUT, type WorkerOutput } from '../logging/worker-output.js';
 import { NO_METRICS, type ServerMetrics } from '../metrics/hooks.js';
-import { prepareHandler } from '../workers/handler-source.js';
+import { prepareHandler, type PreparedHandler } from '../workers/handler-source.js';
 import { ModelRegistry } from './model-registry.js';
 import { ModelVersion, WorkerIdCounter } from './model-version.js';
 import { checkModelSources, checkRegisterParams, checkScale, resolveSettings, type RegisterParams } from './settings.js';
@@ -69,7 +69,7 @@ export class ModelManager {
   }
 
   async register(params: RegisterParams): Promise<ApiResult> {
-    if (!params.url) throw new BadRequestException('Parameter url is required.');
+    if (params.url === undefined) throw new BadRequestException('Parameter url is required.');
     if (params.runtime !== undefined && !RUNTIMES.has(params.runtime)) {
       throw new BadRequestException(`Invalid RuntimeType value: ${params.runtime}`);
     }
@@ -140,7 +140,11 @@ export class ModelManager {
     checkModelSources(archive.modelConfig, fromModelsJson, `model ${name} version ${version}`, this.config);
     const handlerSpec = params.handler || manifest.model.handler || this.config.defaultServiceHandler;
     if (!handlerSpec) throw new InvalidModelException('Handler is not defined in the manifest or the register request.');
-    const handler = await prepareHandler(handlerSpec, archive.modelDir, workDir);
+    const handler = await prepareHandler(handlerSpec, archive.modelDir, workDir).catch((err: unknown): PreparedHandler => {
+      if (!(err instanceof InvalidModelException)) throw err;
+      this.log(`Model ${name} ${version}: its workers cannot start: ${err.message}`);
+      return { unusable: err.message };
+    });
     const settings = resolveSettings(params, archive.modelConfig, archive.hasConfigFile, fromModelsJson, this.config);
     const mv = new ModelVersion(
       {

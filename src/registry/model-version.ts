@@ -10,7 +10,7 @@ import { CONSOLE_OUTPUT, type WorkerOutput } from '../logging/worker-output.js';
 import { NO_METRICS, type ServerMetrics } from '../metrics/hooks.js';
 import { JobQueue } from '../scheduling/job-queue.js';
 import type { Job } from '../scheduling/job.js';
-import type { HandlerModule } from '../workers/handler-source.js';
+import { isUnusable, type HandlerModule, type PreparedHandler } from '../workers/handler-source.js';
 import { WorkerHandle } from '../workers/worker-handle.js';
 import { threadsPerWorker, type VersionSettings } from './settings.js';
 
@@ -29,7 +29,7 @@ export interface ModelVersionInit {
   version: string;
   url: string;
   archive: OpenedArchive;
-  handler: HandlerModule;
+  handler: PreparedHandler;
   settings: VersionSettings;
   runtime: string;
   loadedAtStartup: boolean;
@@ -44,7 +44,7 @@ export class ModelVersion {
   readonly version: string;
   readonly url: string;
   readonly archive: OpenedArchive;
-  readonly handler: HandlerModule;
+  readonly handler: PreparedHandler;
   readonly settings: VersionSettings;
   readonly runtime: string;
   readonly loadedAtStartup: boolean;
@@ -115,10 +115,16 @@ export class ModelVersion {
         for (const job of this.queue.drain()) job.fail(this.noWorker(false));
       });
     }
+    const handler = this.handler;
+    if (isUnusable(handler)) {
+      // As a TorchServe worker whose handler does not load: a scale up fails, the model stays registered.
+      if (min > 0 && wait) throw new InternalServerException(handler.unusable);
+      return;
+    }
     const threads = threadsPerWorker(this.config, min);
     const added: WorkerHandle[] = [];
     while (this.workers.length < min) {
-      const w = this.spawn(threads);
+      const w = this.spawn(threads, handler);
       this.workers.push(w);
       added.push(w);
     }
@@ -131,7 +137,7 @@ export class ModelVersion {
     await loads;
   }
 
-  private spawn(threads: number): WorkerHandle {
+  private spawn(threads: number, handler: HandlerModule): WorkerHandle {
     const s = this.settings;
     return new WorkerHandle(
       this.ids.take(),
@@ -151,8 +157,8 @@ export class ModelVersion {
             intra_op_threads: threads,
           },
         },
-        handlerModule: this.handler.modulePath,
-        handlerFunction: this.handler.functionName,
+        handlerModule: handler.modulePath,
+        handlerFunction: handler.functionName,
         decodeInputRequest: this.config.decodeInputRequest,
         declaredMetrics: this.config.metricsConfig.modelMetrics,
         serviceEnvelope: this.config.serviceEnvelope,

@@ -84,7 +84,7 @@ export function resolveSettings(
     : (positive(params.responseTimeout) ?? positive(json.responseTimeout) ?? config.defaultResponseTimeoutSec);
   const startupTimeout = hasConfigFile
     ? (positive(yaml.startupTimeout) ?? 120)
-    : (positive(params.startupTimeout) ?? positive(json.startupTimeout) ?? config.defaultStartupTimeoutSec);
+    : (nonNegative(params.startupTimeout) ?? positive(json.startupTimeout) ?? config.defaultStartupTimeoutSec);
   return {
     batchSize: positive(params.batchSize) ?? positive(yaml.batchSize) ?? positive(json.batchSize) ?? 1,
     maxBatchDelay: nonNegative(params.maxBatchDelay) ?? nonNegative(yaml.maxBatchDelay) ?? positive(json.maxBatchDelay) ?? 100,

@@ -34,6 +34,21 @@ export interface HandlerModule {
   builtin: boolean;
 }
 
+/**
+ * A handler that cannot be loaded (unknown name, a Python file, a compile error). TorchServe loads the
+ * handler only when a worker starts, so such a model still registers; its workers are what fail.
+ */
+export interface UnusableHandler {
+  /** Why, for the server log and the worker-start failure. */
+  unusable: string;
+}
+
+export type PreparedHandler = HandlerModule | UnusableHandler;
+
+export function isUnusable(handler: PreparedHandler): handler is UnusableHandler {
+  return 'unusable' in handler;
+}
+
 /** Splits `file[:function]`; a Windows-style drive colon is not a function separator here. */
 export function parseHandlerSpec(spec: string): { file: string; functionName: string | null } {
   const i = spec.lastIndexOf(':');

@@ -1,6 +1,8 @@
 /**
- * Archives whose handler cannot run: each registration fails with TorchServe's error shape and a message
- * that says what is wrong, the model is not registered, and no extraction or compile directory is left.
+ * Archives whose handler cannot run: each registration with workers fails with TorchServe's error shape
+ * (a handler that does not load or compile fails when its workers start, as in TorchServe; an archive
+ * missing its weights fails at registration), the model is not registered, and no extraction or compile
+ * directory is left.
  */
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
@@ -42,9 +44,9 @@ describe('archives whose handler cannot run', () => {
   after(() => s.stop());
 
   const cases: Array<[string, number, string, RegExp]> = [
-    ['syntax', 400, 'InvalidModelException', /^Handler handler\.ts does not compile: /],
-    ['python', 400, 'InvalidModelException', /^Python handlers are not supported by ortserve: handler\.py\. Write the handler in TypeScript or JavaScript, or use a built-in handler \(text_classifier, image_classifier, object_detector, image_segmenter\); see docs\/migrating-from-torchserve\.md/],
-    ['tsbuiltin', 400, 'InvalidModelException', /^Handler not found: base_handler\. It is neither a file in the archive nor a built-in handler \(text_classifier, image_classifier, object_detector, image_segmenter\)\.$/],
+    ['syntax', 500, 'InternalServerException', /^Failed to start workers for model syntax version: 1\.0\. Cause: Handler handler\.ts does not compile: /],
+    ['python', 500, 'InternalServerException', /^Failed to start workers for model python version: 1\.0\. Cause: Python handlers are not supported by ortserve: handler\.py\. Write the handler in TypeScript or JavaScript, or use a built-in handler \(text_classifier, image_classifier, object_detector, image_segmenter\); see docs\/migrating-from-torchserve\.md/],
+    ['tsbuiltin', 500, 'InternalServerException', /^Failed to start workers for model tsbuiltin version: 1\.0\. Cause: Handler not found: base_handler\. It is neither a file in the archive nor a built-in handler \(text_classifier, image_classifier, object_detector, image_segmenter\)\.$/],
     ['torchscript', 500, 'InternalServerException', /^Failed to start workers for model torchscript version: 1\.0\. Cause: model\.pt is a PyTorch weights file: ortserve runs ONNX models\. Export the model with torch\.onnx\.export; see docs\/migrating-from-torchserve\.md/],
     ['notonnx', 500, 'InternalServerException', /^Failed to start workers for model notonnx version: 1\.0\. Cause: .*model\.onnx failed:.*Protobuf parsing failed/],
     ['noweights', 400, 'InvalidModelException', /^Serialized file "model\.onnx" named in MAR-INF\/MANIFEST\.json is missing from the archive\.$/],
