@@ -63,6 +63,7 @@ export async function handleEnveloped(envelope: Envelope, entry: Entry, rows: Re
     const mine = outputs.slice(next, (next += p.items.length));
     return envelope.wrap(mine, {
       id: p.id,
+      inputNames: p.inputNames ?? [],
       requestId: ids[i]!,
       explain: headers[i]!['explain'] === 'True',
       modelName: ctx.modelName,

@@ -70,13 +70,23 @@ function checkElement(datatype: Datatype, v: unknown): boolean {
   return Number.isInteger(v) && v >= lo && v <= hi;
 }
 
-/** Validates one input tensor: known datatype, a shape of non-negative integers, data that fills it. */
+/**
+ * Validates one input tensor: known datatype, a shape of non-negative integers, data that fills it.
+ * TorchServe's own BYTES requests (kubernetes/kserve/kf_request_json/v2/bert/bert_bytes_v2.json) send
+ * `"shape": -1` and `data` as one plain string: for BYTES, a string is one element and a shape of -1 (or
+ * one -1 dimension) means "as many elements as `data` has".
+ */
 export function parseTensor(raw: unknown, index: number): Tensor {
   if (!isObject(raw)) throw new TensorError(`Input ${index} is not a tensor object {"name", "shape", "datatype", "data"}`);
-  const { name, shape, datatype, data, parameters } = raw;
+  const { name, datatype, parameters } = raw;
+  let { shape, data } = raw;
   if (typeof name !== 'string' || name === '') throw new TensorError(`Input ${index} has no "name"`);
   if (typeof datatype !== 'string' || !(DATATYPES as readonly string[]).includes(datatype)) {
     throw new TensorError(`Input "${name}" has an unsupported datatype ${JSON.stringify(datatype)}`);
+  }
+  if (datatype === 'BYTES') {
+    if (typeof data === 'string') data = [data];
+    if (Array.isArray(data) && (shape === -1 || (Array.isArray(shape) && shape.length === 1 && shape[0] === -1))) shape = [flatten(data).length];
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && (d as number) >= 0)) {
     throw new TensorError(`Input "${name}" needs a "shape" of non-negative integers`);
@@ -149,13 +159,14 @@ function datatypeOf(elements: unknown[]): Datatype {
 }
 
 /**
- * TorchServe's `_to_json`: `{"name", "shape", "datatype", "data"}` of `np.array(value)`. A scalar (a
- * label string, a number, an object) has shape [] and its data is the value itself, as `tolist()` gives.
+ * TorchServe's `_to_json`: `{"name", "shape", "datatype", "data"}` of `np.array(value).flatten()`: always
+ * one dimension, so a label string is `shape [1], data ["label"]` and a 2×3 nest is `shape [6]`. A ragged
+ * nest is numpy's object array of its rows (BYTES).
  */
-export function toOutputTensor(name: string, value: unknown): { name: string; shape: number[]; datatype: Datatype; data: unknown } {
+export function toOutputTensor(name: string, value: unknown): { name: string; shape: number[]; datatype: Datatype; data: unknown[] } {
   const shape = shapeOf(value);
-  if (shape.length === 0) return { name, shape, datatype: datatypeOf([value]), data: value };
+  if (shape.length === 0) return { name, shape: [1], datatype: datatypeOf([value]), data: [value] };
   const ragged = shape.length === 1 && Array.isArray(value) && value.some(Array.isArray);
   const data = ragged ? (value as unknown[]) : (value as unknown[]).flat(shape.length - 1);
-  return { name, shape, datatype: ragged ? 'BYTES' : datatypeOf(data), data };
+  return { name, shape: [data.length], datatype: ragged ? 'BYTES' : datatypeOf(data), data };
 }

@@ -1,7 +1,7 @@
 /** What an envelope is: per request, unwrap the body into handler items, and wrap the outputs back. */
 
 /** A request's contribution to the handler's batch, or the error it is answered with (status 400). */
-export type Unwrapped = { items: unknown[]; id: string | null } | { error: string };
+export type Unwrapped = { items: unknown[]; id: string | null; inputNames?: string[] } | { error: string };
 
 /** What `wrap` knows about the request it answers. */
 export interface WrapRequest {
@@ -9,6 +9,8 @@ export interface WrapRequest {
   id: string | null;
   /** The frontend's request id (`x-request-id`). */
   requestId: string;
+  /** The names of the request's input tensors (v2), which TorchServe gives its output tensors. */
+  inputNames: string[];
   /** The `explain` header is "True" (explanations routes). */
   explain: boolean;
   modelName: string;

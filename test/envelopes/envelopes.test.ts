@@ -50,8 +50,21 @@ describe('KServe v2 envelope', () => {
     assert.deepEqual(unwrapKservev2({ body: { id: 'abc', inputs: [input, { name: 'b', shape: [1], datatype: 'BYTES', data: ['x'] }] } }), {
       items: [input],
       id: 'abc',
+      inputNames: ['input-0', 'b'],
     });
-    assert.deepEqual(unwrapKservev2({ body: bytes({ inputs: [input] }) }), { items: [input], id: null });
+    assert.deepEqual(unwrapKservev2({ body: bytes({ inputs: [input] }) }), { items: [input], id: null, inputNames: ['input-0'] });
+  });
+
+  it("takes TorchServe's own BYTES requests: shape -1, data as one plain string, handed over as texts", () => {
+    // pytorch/serve kubernetes/kserve/kf_request_json/v2/bert/bert_bytes_v2.json
+    const bert = { id: 'd3b1', inputs: [{ name: '4b7c', shape: -1, datatype: 'BYTES', data: 'this year business is good' }] };
+    assert.deepEqual(unwrapKservev2({ body: bert }), {
+      items: [{ name: '4b7c', shape: [1], datatype: 'BYTES', data: 'this year business is good' }],
+      id: 'd3b1',
+      inputNames: ['4b7c'],
+    });
+    const two = { inputs: [{ name: 't', shape: [-1], datatype: 'BYTES', data: ['a b', 'c d'] }] };
+    assert.deepEqual(unwrapKservev2({ body: two }), { items: [{ name: 't', shape: [2], datatype: 'BYTES', data: ['a b', 'c d'] }], id: null, inputNames: ['t'] });
   });
 
   it('answers protocol errors with {"error"}', () => {
@@ -63,18 +76,19 @@ describe('KServe v2 envelope', () => {
   });
 
   it("wraps one output per request in TorchServe's response shape", () => {
-    const r = { id: null, requestId: 'uuid-1', explain: false, modelName: 'bert', modelVersion: '1' };
+    const r = { id: null, requestId: 'uuid-1', inputNames: ['input-0'], explain: false, modelName: 'bert', modelVersion: '1' };
+    // Outputs are named after the request's inputs, as TorchServe's kservev2 envelope names them.
     assert.deepEqual(wrapKservev2([[2]], r), {
       id: 'uuid-1',
       model_name: 'bert',
       model_version: '1',
-      outputs: [{ name: 'predict', shape: [1], datatype: 'INT64', data: [2] }],
+      outputs: [{ name: 'input-0', shape: [1], datatype: 'INT64', data: [2] }],
     });
     assert.deepEqual(wrapKservev2(['Accepted'], { ...r, id: 'given', explain: true }), {
       id: 'given',
       model_name: 'bert',
       model_version: '1',
-      outputs: [{ name: 'explain', shape: [], datatype: 'BYTES', data: 'Accepted' }],
+      outputs: [{ name: 'input-0', shape: [1], datatype: 'BYTES', data: ['Accepted'] }],
     });
   });
 });
@@ -95,6 +109,8 @@ describe('OIP tensors', () => {
     bad({ name: 'b', shape: [1], datatype: 'BYTES', data: [1] }, 'Input "b" element 0 is not a valid BYTES value: 1');
     bad({ name: 'x', shape: [1], datatype: 'FLOAT', data: [1] }, 'Input "x" has an unsupported datatype "FLOAT"');
     bad({ name: 'x', shape: [-1], datatype: 'FP32', data: [1] }, 'Input "x" needs a "shape" of non-negative integers');
+    bad({ name: 'x', shape: -1, datatype: 'FP32', data: [1] }, 'Input "x" needs a "shape" of non-negative integers');
+    bad({ name: 'b', shape: [2], datatype: 'BYTES', data: 'one' }, 'Input "b" has shape [2] (2 elements) but 1 data elements');
     bad({ shape: [1], datatype: 'FP32', data: [1] }, 'Input 0 has no "name"');
   });
 
@@ -106,13 +122,14 @@ describe('OIP tensors', () => {
     assert.throws(() => parseInferenceRequest({ id: 1, inputs: [] }), TensorError);
   });
 
-  it("builds output tensors as numpy's np.array would", () => {
-    assert.deepEqual(toOutputTensor('p', [[1, 2, 3], [4, 5, 6]]), { name: 'p', shape: [2, 3], datatype: 'INT64', data: [1, 2, 3, 4, 5, 6] });
+  it("builds output tensors as TorchServe's np.array(value).flatten() does: one dimension", () => {
+    assert.deepEqual(toOutputTensor('p', [[1, 2, 3], [4, 5, 6]]), { name: 'p', shape: [6], datatype: 'INT64', data: [1, 2, 3, 4, 5, 6] });
     assert.deepEqual(toOutputTensor('p', [0.5, 1]), { name: 'p', shape: [2], datatype: 'FP64', data: [0.5, 1] });
     assert.deepEqual(toOutputTensor('p', [true, false]), { name: 'p', shape: [2], datatype: 'BOOL', data: [true, false] });
     assert.deepEqual(toOutputTensor('p', ['a', 'b']), { name: 'p', shape: [2], datatype: 'BYTES', data: ['a', 'b'] });
-    assert.deepEqual(toOutputTensor('p', 3), { name: 'p', shape: [], datatype: 'INT64', data: 3 });
-    assert.deepEqual(toOutputTensor('p', { a: 1 }), { name: 'p', shape: [], datatype: 'BYTES', data: { a: 1 } });
+    assert.deepEqual(toOutputTensor('p', 3), { name: 'p', shape: [1], datatype: 'INT64', data: [3] });
+    assert.deepEqual(toOutputTensor('p', 'music'), { name: 'p', shape: [1], datatype: 'BYTES', data: ['music'] });
+    assert.deepEqual(toOutputTensor('p', { a: 1 }), { name: 'p', shape: [1], datatype: 'BYTES', data: [{ a: 1 }] });
     assert.deepEqual(toOutputTensor('p', []), { name: 'p', shape: [0], datatype: 'FP64', data: [] });
   });
 });
@@ -153,8 +170,8 @@ describe('an envelope around a handler entry', () => {
     const entry: Entry = async (data) => data.map((d) => (d as unknown as { data: number[] }).data.map((v) => v + 1));
     const out = await handleEnveloped(kservev2Envelope, entry, [{ body: { id: 'a', inputs: [t([1, 2])] } }, { body: bytes({ inputs: [t([5])] }) }], ctx);
     assert.deepEqual(out, [
-      { id: 'a', model_name: 'm', model_version: '2.0', outputs: [{ name: 'explain', shape: [2], datatype: 'INT64', data: [2, 3] }] },
-      { id: 'req-1', model_name: 'm', model_version: '2.0', outputs: [{ name: 'explain', shape: [1], datatype: 'INT64', data: [6] }] },
+      { id: 'a', model_name: 'm', model_version: '2.0', outputs: [{ name: 'x', shape: [2], datatype: 'INT64', data: [2, 3] }] },
+      { id: 'req-1', model_name: 'm', model_version: '2.0', outputs: [{ name: 'x', shape: [1], datatype: 'INT64', data: [6] }] },
     ]);
   });
 

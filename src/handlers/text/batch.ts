@@ -67,6 +67,10 @@ export function parseTextRequest(row: RequestRow): TextRequest | InvalidRequest 
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     return fromJsonObject(value as Record<string, unknown>);
   }
+  // A BYTES tensor of several texts (the kservev2 envelope hands over its strings): one label per text.
+  if (Array.isArray(value) && value.length > 0 && value.every((t) => typeof t === 'string' && t.trim() !== '')) {
+    return { kind: 'lines', texts: value as string[] };
+  }
   if (value === undefined || value === null) return { kind: 'invalid', message: 'The request has no "data" or "body" to classify' };
   return { kind: 'invalid', message: 'Expected text, or a JSON object {"text": ..., "top_k": k}' };
 }
