@@ -1,4 +1,8 @@
-/** The inference API's routes (spec §1.1–1.2): ping, predictions, explanations, KServe pass-through. */
+/**
+ * The inference API's routes (spec §1.1–1.2): ping, predictions, explanations, KServe pass-through, and
+ * the other prediction routes of TorchServe's InferenceRequestHandler: SageMaker's `/invocations`
+ * (`?model_name=`) and `/models/{m}/invoke`, and the legacy `/{m}/predict` and `/{m}/{v}/predict`.
+ */
 import { submitPrediction } from '../inference/submit.js';
 import type { WireRequest } from '../workers/messages.js';
 import type { Exchange, HttpDeps } from './exchange.js';
@@ -13,9 +17,25 @@ interface Target {
   explain: boolean;
 }
 
+/**
+ * The model `/invocations` predicts with: its `model_name` query parameter, else the one model loaded at
+ * startup when there is exactly one (TorchServe's handleInvocations); an unknown name is the usual 404.
+ */
+function invocationsModel(deps: HttpDeps, x: Exchange): string {
+  const named = x.query.get('model_name');
+  if (named) return named;
+  const startup = new Set(deps.manager.registry.all().filter((v) => v.loadedAtStartup).map((v) => v.name));
+  return startup.size === 1 ? [...startup][0]! : 'null';
+}
+
 /** Which model route a path names, or null. HTTP methods are not checked, as in TorchServe. */
-function matchTarget(seg: string[]): Target | null {
+function matchTarget(deps: HttpDeps, x: Exchange): Target | null {
+  const seg = x.segments;
   const [, first, second, third, fourth] = seg;
+  if (first === 'invocations' && seg.length === 2) return { model: invocationsModel(deps, x), version: null, urlPath: '', explain: false };
+  if (first === 'models' && seg.length === 4 && second && third === 'invoke') return { model: second, version: null, urlPath: '', explain: false };
+  if (first && seg.length === 3 && second === 'predict') return { model: first, version: null, urlPath: '', explain: false };
+  if (first && second && seg.length === 4 && third === 'predict') return { model: first, version: second, urlPath: '', explain: false };
   if ((first === 'predictions' || first === 'explanations') && seg.length >= 3 && second) {
     return { model: second, version: third || null, urlPath: seg.slice(4).join('/'), explain: first === 'explanations' };
   }
@@ -57,7 +77,7 @@ export async function inferenceRoutes(deps: HttpDeps, x: Exchange): Promise<bool
     sendJson(x.res, healthy ? 200 : 500, { status: healthy ? 'Healthy' : 'Unhealthy' });
     return true;
   }
-  const target = matchTarget(x.segments);
+  const target = matchTarget(deps, x);
   if (!target) return false;
   if (x.method === 'OPTIONS' && x.segments[1] === 'predictions') {
     deps.manager.registry.get(target.model);

@@ -1,6 +1,10 @@
 /**
  * The OpenAPI 3.0.1 documents of `OPTIONS /` and `/api-description` (spec §1.9), describing
  * ortserve's own routes, and the per-model documents of `OPTIONS /predictions/{m}` and `OPTIONS /models/{m}`.
+ * Their shape follows TorchServe's (pytorch/serve frontend OpenApiUtils): every listener's document
+ * lists `/metrics` (the metrics listener's lists nothing else), the per-model documents are titled
+ * "RESTful API for: m" / "RESTful Management API for: m", and the response codes are TorchServe's
+ * (210 is its "Partial Success").
  */
 import { SERVER_VERSION } from '../registry/model-version.js';
 
@@ -15,7 +19,7 @@ function param(name: string, where: 'path' | 'query', type: 'string' | 'integer'
 
 function op(summary: string, operationId: string, parameters: Json[], ok: Json, codes: number[]): Json {
   const responses: Json = { '200': ok };
-  for (const c of codes) responses[String(c)] = error;
+  for (const c of codes) responses[String(c)] = c < 400 ? status : error;
   return { summary, operationId, parameters, responses };
 }
 
@@ -40,21 +44,37 @@ const registerParams = [
   param('response_timeout', 'query', 'integer', 'Seconds before a worker is declared dead (default 120).'),
   param('startup_timeout', 'query', 'integer', 'Seconds a worker may take to load (default 120).'),
 ];
+const timeoutParam = param('timeout', 'query', 'integer', 'Accepted for TorchServe clients: seconds to wait for pending requests (-1: forever, the default).');
 const scaleParams = [
   param('min_worker', 'query', 'integer', 'Worker count to reach (default 1).'),
   param('max_worker', 'query', 'integer', 'Upper bound (default min_worker).'),
+  param('number_gpu', 'query', 'integer', 'Accepted for TorchServe clients; ortserve runs on the CPU, so it is ignored.'),
   param('synchronous', 'query', 'boolean', 'Wait for workers to load (default false).'),
+  timeoutParam,
 ];
+const unregisterParams = [param('synchronous', 'query', 'boolean', 'Accepted for TorchServe clients (default false).'), timeoutParam];
 
-function document(paths: Json): Json {
+const metricsPath = {
+  get: {
+    ...op('Metrics in the Prometheus text format', 'metrics', [param('name[]', 'query', 'string', 'Names of metrics to return (repeatable).')], {
+      description: 'Metrics',
+      content: { 'text/plain; version=0.0.4; charset=utf-8': { schema: { type: 'string' } } },
+    }, [500]),
+  },
+};
+
+const SERVER_INFO = {
+  title: 'ortserve APIs',
+  description: 'ortserve is a TorchServe-compatible model server for ONNX models, written in TypeScript',
+  version: SERVER_VERSION,
+};
+
+/** A listener's document: its paths and, as in every TorchServe API description, `/metrics`. */
+function document(paths: Json, info: Json = SERVER_INFO, withMetrics = true): Json {
   return {
     openapi: '3.0.1',
-    info: {
-      title: 'ortserve APIs',
-      description: 'ortserve is a TorchServe-compatible model server for ONNX models, written in TypeScript',
-      version: SERVER_VERSION,
-    },
-    paths,
+    info,
+    paths: withMetrics ? { ...paths, '/metrics': metricsPath } : paths,
     components: {
       schemas: {
         Error: {
@@ -87,35 +107,31 @@ export function inferenceApi(): Json {
     '/v1/models/{model_name}:explain': { post: predictOp('KServe v1 explain (body passed through)', 'kserveV1Explain', [modelName]) },
     '/v2/models/{model_name}/infer': { post: predictOp('KServe v2 infer (body passed through)', 'kserveV2Infer', [modelName]) },
     '/v2/models/{model_name}/explain': { post: predictOp('KServe v2 explain (body passed through)', 'kserveV2Explain', [modelName]) },
+    '/invocations': { post: predictOp('SageMaker-style predict with the model named by model_name', 'invocations', [param('model_name', 'query', 'string', 'The model (default: the one model loaded at startup).')]) },
+    '/models/{model_name}/invoke': { post: predictOp('SageMaker-style predict with a model', 'invokeModel', [modelName]) },
+    '/{model_name}/predict': { post: predictOp('Legacy predict with the default version', 'legacyPredict', [modelName]) },
+    '/{model_name}/{model_version}/predict': { post: predictOp('Legacy predict with a version', 'legacyVersionPredict', [modelName, modelVersion]) },
   });
 }
 
+/** The metrics listener's `OPTIONS /` and `/api-description`: `/metrics` only, as TorchServe's. */
+export function metricsApi(): Json {
+  return document({});
+}
+
 export function managementApi(): Json {
-  const nameVersion = [modelName, modelVersion];
   const listParams = [
     param('limit', 'query', 'integer', 'Page size, 1-100 (default 100).'),
-    param('next_page_token', 'query', 'integer', 'Offset returned by the previous page.'),
+    param('next_page_token', 'query', 'string', 'The token the previous page returned as "nextPageToken".'),
   ];
   return document({
     '/': apiDescription,
     '/api-description': { get: op('API description', 'apiDescriptionGet', [], { description: 'This document.' }, []) },
     '/models': {
-      get: op('List models (default versions)', 'listModels', listParams, { description: 'Models' }, []),
-      post: op('Register a model', 'registerModel', registerParams, status, [202, 206, 400, 404, 405, 409, 500]),
+      get: op('List models (default versions)', 'listModels', listParams, { description: 'Models' }, [500]),
+      post: op('Register a model', 'registerModel', registerParams, status, [202, 210, 400, 404, 405, 409, 500]),
     },
-    '/models/{model_name}': {
-      get: op('Describe the default version', 'describeModel', [modelName, param('customized', 'query', 'boolean', 'Ask the handler for metadata.')], { description: 'Description' }, [404, 503]),
-      put: op('Scale workers', 'setAutoScale', [modelName, ...scaleParams], status, [202, 206, 400, 404, 500]),
-      delete: op('Unregister the default version', 'unregisterModel', [modelName], status, [403, 404, 405]),
-    },
-    '/models/{model_name}/{model_version}': {
-      get: op('Describe a version, or all versions with "all"', 'describeModelVersion', nameVersion, { description: 'Description' }, [404, 503]),
-      put: op('Scale workers of a version', 'setAutoScaleVersion', [...nameVersion, ...scaleParams], status, [202, 206, 400, 404, 500]),
-      delete: op('Unregister a version', 'unregisterModelVersion', nameVersion, status, [403, 404, 405]),
-    },
-    '/models/{model_name}/{model_version}/set-default': {
-      put: op('Make a version the default', 'setDefault', nameVersion, status, [404]),
-    },
+    ...modelPaths(),
     '/v1/models/{model_name}': { get: op('KServe v1 readiness', 'kserveReady', [modelName], { description: '{"name","ready"}' }, [404]) },
     '/token': {
       get: op('Rotate a key (with the API key)', 'token', [param('type', 'query', 'string', 'inference or management', true)], { description: 'Rotated; the new key is in key_file.json' }, [400]),
@@ -123,21 +139,42 @@ export function managementApi(): Json {
   });
 }
 
-/** `OPTIONS /predictions/{m}`: the routes of one model. */
-export function modelInferenceApi(name: string): Json {
-  return document({
-    [`/predictions/${name}`]: { post: predictOp(`Predict with ${name}`, 'predictions', []) },
-    [`/predictions/${name}/{model_version}`]: { post: predictOp(`Predict with a version of ${name}`, 'versionPredictions', [modelVersion]) },
-  });
+/** The per-model management routes: in the management document and in `OPTIONS /models/{m}`. */
+function modelPaths(): Json {
+  const nameVersion = [modelName, modelVersion];
+  const describeParams = [param('customized', 'query', 'boolean', 'Ask the handler for metadata.')];
+  return {
+    '/models/{model_name}': {
+      get: op('Describe the default version', 'describeModel', [modelName, ...describeParams], { description: 'Description' }, [404, 500, 503]),
+      put: op('Scale workers', 'setAutoScale', [modelName, ...scaleParams], status, [202, 210, 400, 404, 500]),
+      delete: op('Unregister the default version', 'unregisterModel', [modelName, ...unregisterParams], status, [202, 403, 404, 405, 408, 500]),
+    },
+    '/models/{model_name}/{model_version}': {
+      get: op('Describe a version, or all versions with "all"', 'describeModelVersion', [...nameVersion, ...describeParams], { description: 'Description' }, [404, 500, 503]),
+      put: op('Scale workers of a version', 'setAutoScaleVersion', [...nameVersion, ...scaleParams], status, [202, 210, 400, 404, 500]),
+      delete: op('Unregister a version', 'unregisterModelVersion', [...nameVersion, ...unregisterParams], status, [202, 403, 404, 405, 408, 500]),
+    },
+    '/models/{model_name}/{model_version}/set-default': {
+      put: op('Make a version the default', 'setDefault', nameVersion, status, [404, 500]),
+    },
+  };
 }
 
-/** `OPTIONS /models/{m}` on the management API. */
+/**
+ * `OPTIONS /predictions/{m}`: TorchServe's getModelApi, path names included (its "/prediction/m" is
+ * singular there).
+ */
+export function modelInferenceApi(name: string): Json {
+  const entry = { post: op(name, name, [], { description: 'OK' }, [500]) };
+  (entry.post as Json)['description'] = `A predict entry point for model: ${name}.`;
+  return document(
+    { [`/prediction/${name}`]: entry, '/v1/models/{model_name}:predict': entry, '/v2/models/{model_name}/infer': entry },
+    { title: `RESTful API for: ${name}`, version: '1.0.0' },
+    false,
+  );
+}
+
+/** `OPTIONS /models/{m}` on the management API: TorchServe's getModelManagementApi. */
 export function modelManagementApi(name: string): Json {
-  return document({
-    [`/models/${name}`]: {
-      get: op(`Describe ${name}`, 'describeModel', [], { description: 'Description' }, [404]),
-      put: op(`Scale ${name}`, 'setAutoScale', scaleParams, status, [400, 404]),
-      delete: op(`Unregister ${name}`, 'unregisterModel', [], status, [403, 404, 405]),
-    },
-  });
+  return document(modelPaths(), { title: `RESTful Management API for: ${name}`, version: SERVER_VERSION }, false);
 }

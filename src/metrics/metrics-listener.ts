@@ -1,11 +1,13 @@
 /**
  * The metrics API's request listener (spec §4.1): `/metrics` with any method, no token, repeated
- * `name[]` filters; every other path gets TorchServe's generic 404. Its responses count in
+ * `name[]` filters; `OPTIONS /` and `/api-description` answer its API description, as TorchServe's
+ * metrics listener does; every other path gets TorchServe's generic 404. Its responses count in
  * Requests2XX/4XX/5XX like those of the other listeners.
  */
 import type { RequestListener } from 'node:http';
 import { MESSAGES, ResourceNotFoundException } from '../errors.js';
-import { sendError } from '../http/respond.js';
+import { metricsApi } from '../http/openapi.js';
+import { sendError, sendJson } from '../http/respond.js';
 import { METRICS_CONTENT_TYPE, type ServerMetricsImpl } from './server-metrics.js';
 
 export function createMetricsListener(metrics: ServerMetricsImpl): RequestListener {
@@ -15,6 +17,10 @@ export function createMetricsListener(metrics: ServerMetricsImpl): RequestListen
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
+    if ((path === '/' && req.method === 'OPTIONS') || path === '/api-description') {
+      sendJson(res, 200, metricsApi());
+      return;
+    }
     if (path !== '/metrics') {
       sendError(res, new ResourceNotFoundException(MESSAGES.notFoundRoute));
       return;

@@ -187,6 +187,8 @@ describe('inference API', () => {
       assert.equal(r.body.openapi, '3.0.1');
       assert.ok(r.body.paths['/predictions/{model_name}']);
       assert.ok(r.body.paths['/ping']);
+      // As in TorchServe's descriptions, every listener's lists /metrics.
+      assert.equal(r.body.paths['/metrics'].get.operationId, 'metrics');
     }
     const m = await request(s.inferenceUrl).get('/');
     assert.equal(m.status, 405);
@@ -197,6 +199,9 @@ describe('inference API', () => {
     });
     const model = await request(s.inferenceUrl).options('/predictions/probe').set(auth);
     assert.equal(model.status, 200);
-    assert.ok(model.body.paths['/predictions/probe']);
+    // TorchServe's getModelApi document, its singular "/prediction/m" included.
+    assert.equal(model.body.info.title, 'RESTful API for: probe');
+    assert.deepEqual(Object.keys(model.body.paths), ['/prediction/probe', '/v1/models/{model_name}:predict', '/v2/models/{model_name}/infer']);
+    assert.equal(model.body.paths['/prediction/probe'].post.operationId, 'probe');
   });
 });

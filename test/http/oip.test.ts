@@ -169,14 +169,15 @@ describe('service_envelope=kservev2', () => {
       id: 'x1',
       model_name: 'tensors',
       model_version: '1.0',
-      outputs: [{ name: 'predict', shape: [4], datatype: 'INT64', data: [2, 4, 6, 8] }],
+      // Named after the input, as TorchServe's envelope names its outputs.
+      outputs: [{ name: 'input-0', shape: [4], datatype: 'INT64', data: [2, 4, 6, 8] }],
     });
     const b = await post('/v2/models/tensors/infer', { inputs: [{ name: 'words', shape: [2], datatype: 'BYTES', data: ['a', 'b'] }] });
     assert.deepEqual(json(b.body), {
       id: b.headers['x-request-id'],
       model_name: 'tensors',
       model_version: '1.0',
-      outputs: [{ name: 'predict', shape: [2], datatype: 'BYTES', data: ['A', 'B'] }],
+      outputs: [{ name: 'words', shape: [2], datatype: 'BYTES', data: ['A', 'B'] }],
     });
   });
 
