@@ -40,6 +40,8 @@ export const SUITES: readonly Suite[] = [
   { name: 'https', collection: 'https_test_collection.json', properties: CI, https: true },
   { name: 'management_kf', collection: 'management_api_test_collection.json', data: 'torchserve/management_data.json', properties: { ...CI, service_envelope: 'kserve' } },
   { name: 'inference_kf', collection: 'kf_api_test_collection.json', data: 'data/kf_inference_data.json', properties: { service_envelope: 'kserve', ...PROMETHEUS, ...CI } },
+  // Vendored upstream beside kf_api_test_collection.json (same requests) but not run by its CI; run here too.
+  { name: 'inference_kf_collection', collection: 'kf_inference_api_test_collection.json', data: 'data/kf_inference_data.json', properties: { service_envelope: 'kserve', ...PROMETHEUS, ...CI } },
   { name: 'https_kf', collection: 'kf_https_test_collection.json', properties: { ...CI, service_envelope: 'kserve' }, https: true },
   { name: 'inference_kfv2', collection: 'kfv2_api_test_collection.json', data: 'data/kfv2_inference_data.json', properties: { service_envelope: 'kservev2', ...PROMETHEUS, ...CI } },
   { name: 'https_kfv2', collection: 'kfv2_https_test_collection.json', properties: { ...CI, service_envelope: 'kservev2' }, https: true },
