@@ -1,5 +1,6 @@
 import type { TokenStore } from '../auth/token-store.js';
 import type { ServerConfig } from '../config/types.js';
+import type { AccessEvent } from '../logging/format.js';
 import type { ServerMetrics } from '../metrics/hooks.js';
 import type { ModelManager } from '../registry/model-manager.js';
 
@@ -10,4 +11,6 @@ export interface GrpcDeps {
   /** null when token authorization is disabled. */
   tokens: TokenStore | null;
   metrics: ServerMetrics;
+  /** Writes one access_log.log line (the server's logs); absent: calls are only counted. */
+  access?: (event: AccessEvent) => void;
 }

@@ -129,7 +129,8 @@ export function managementService(deps: GrpcDeps): UntypedServiceImplementation 
     RegisterModel: method<RegisterModelRequest>(deps, (req) => {
       requireModelApi();
       return m.register({
-        url: req.url,
+        // TorchServe's GRPCUtils.getRegisterParam reads an empty (proto3 default) url as absent.
+        url: req.url || undefined,
         modelName: req.model_name || undefined,
         handler: req.handler || undefined,
         runtime: req.runtime || undefined,

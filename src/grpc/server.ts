@@ -4,6 +4,7 @@
  * own grpc-js server, like TorchServe's two Netty gRPC servers. Plaintext HTTP/2; port 0 binds a free port.
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { accessInterceptor } from './access.js';
 import { inferenceService } from './inference-service.js';
 import type { GrpcDeps } from './deps.js';
 import { managementService } from './management-service.js';
@@ -57,6 +58,7 @@ function newServer(deps: GrpcDeps): Server {
     // TorchServe sizes its gRPC messages as its HTTP bodies (max_request_size / max_response_size).
     'grpc.max_receive_message_length': deps.config.maxRequestSize,
     'grpc.max_send_message_length': deps.config.maxResponseSize,
+    interceptors: [accessInterceptor(deps.metrics, deps.access ?? null)],
   });
 }
 

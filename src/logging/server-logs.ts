@@ -9,7 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import type { RequestListener } from 'node:http';
 import path from 'node:path';
-import { formatAccess, formatEvent, type LogFormat, type LogLevel } from './format.js';
+import { formatAccess, formatEvent, type AccessEvent, type LogFormat, type LogLevel } from './format.js';
 import { LogFile } from './log-file.js';
 import { pipeWorkerOutput, type WorkerOutput } from './worker-output.js';
 
@@ -84,24 +84,24 @@ export class ServerLogs {
         const url = req.url ?? '/';
         const q = url.indexOf('?');
         const requestId = res.getHeader('x-request-id');
-        this.accessLog?.write(
-          formatAccess(
-            {
-              time,
-              remote,
-              method: req.method ?? 'GET',
-              path: q < 0 ? url : url.slice(0, q),
-              protocol: `HTTP/${req.httpVersion}`,
-              status: res.statusCode,
-              durationMs: performance.now() - start,
-              requestId: typeof requestId === 'string' ? requestId : null,
-            },
-            this.format,
-          ),
-        );
+        this.access({
+          time,
+          remote,
+          method: req.method ?? 'GET',
+          path: q < 0 ? url : url.slice(0, q),
+          protocol: `HTTP/${req.httpVersion}`,
+          status: res.statusCode,
+          durationMs: performance.now() - start,
+          requestId: typeof requestId === 'string' ? requestId : null,
+        });
       });
       listener(req, res);
     };
+  }
+
+  /** One line of access_log.log (the HTTP listeners' through wrapListener, gRPC calls' from their interceptor). */
+  access(event: AccessEvent): void {
+    this.accessLog?.write(formatAccess(event, this.format));
   }
 
   /** Waits (up to `graceMs`) for the workers' last lines, then flushes and closes the files. Idempotent. */

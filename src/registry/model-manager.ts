@@ -68,8 +68,10 @@ export class ModelManager {
     }
   }
 
-  async register(params: RegisterParams): Promise<ApiResult> {
-    if (params.url === undefined) throw new BadRequestException('Parameter url is required.');
+  async register(given: RegisterParams): Promise<ApiResult> {
+    const url = given.url;
+    if (url === undefined) throw new BadRequestException('Parameter url is required.');
+    const params = { ...given, url };
     if (params.runtime !== undefined && !RUNTIMES.has(params.runtime)) {
       throw new BadRequestException(`Invalid RuntimeType value: ${params.runtime}`);
     }
@@ -122,7 +124,7 @@ export class ModelManager {
   }
 
   private async createVersion(
-    params: RegisterParams,
+    params: RegisterParams & { url: string },
     archive: OpenedArchive,
     workDir: string,
     downloadedFile: string | null,

@@ -12,7 +12,8 @@ import { defaultWorkerHeapMb, heapMb } from '../workers/heap-limit.js';
 
 /** Register parameters after parsing; undefined means "not given" (TorchServe's sentinels). */
 export interface RegisterParams {
-  url: string;
+  /** Absent: "Parameter url is required." (400); empty: a model-store lookup (404), as in TorchServe. */
+  url?: string;
   modelName?: string;
   handler?: string;
   runtime?: string;
