@@ -76,6 +76,19 @@ export const CONFIG_KEYS: Readonly<Record<string, ConfigKey>> = {
    * that they, not ortserve, close idle pooled connections (no reset races). 0 = never closed.
    */
   keep_alive_timeout_ms: key('65000', null),
+  /**
+   * ortserve-only: open connections each HTTP listener (inference, management, metrics) accepts at once
+   * (Node's `server.maxConnections`); a connection beyond it is closed as soon as it is accepted. With
+   * max_request_size it bounds the memory request bodies can hold. 0 = no limit.
+   */
+  max_connections: key('1024', null),
+  /**
+   * ortserve-only: the resident set size (MB) of the whole process above which new predictions are
+   * refused with 503 until it falls again, so that one model's growth is refused before the kernel's OOM
+   * killer ends the process and every model with it. Unset: 90% of the memory the process may use (the
+   * machine's, or its cgroup limit when lower). 0 = no guard.
+   */
+  max_process_rss_mb: key(null, null),
 
   // --- models --------------------------------------------------------------------------------------
   model_store: key(null, 'TS_MODEL_STORE'),
@@ -138,6 +151,11 @@ export const CONFIG_KEYS: Readonly<Record<string, ConfigKey>> = {
   disable_system_metrics: key('false', 'TS_DISABLE_SYSTEM_METRICS'),
   metrics_config: key(null, 'TS_METRICS_CONFIG'),
   model_metrics_auto_detect: key('false', 'TS_MODEL_METRICS_AUTO_DETECT'),
+  /**
+   * ortserve-only: false leaves out the metric families derived from what was predicted (labels, token
+   * counts), which tell a /metrics reader about other clients' requests (docs/security.md).
+   */
+  prediction_metrics: key('true', null),
   system_metrics_cmd: key('', null, false),
 
   // --- configuration itself ------------------------------------------------------------------------

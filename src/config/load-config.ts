@@ -4,7 +4,7 @@
  * then (only with `enable_envvars_config=true`) apply `TS_*` variables. Precedence: env > CLI > file.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import { parseListenAddress } from './address.js';
@@ -213,6 +213,28 @@ function connectionTimeouts(r: Reader): Pick<ServerConfig, 'headersTimeoutMs' | 
   return { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs };
 }
 
+/** The share of the memory the process may use at which max_process_rss_mb's default refuses new work. */
+const DEFAULT_RSS_SHARE = 0.9;
+
+/** The memory the process may use: the machine's, or its cgroup's limit when that is lower. */
+function usableMemoryMb(): number {
+  const constrained = process.constrainedMemory?.() ?? 0;
+  const total = totalmem();
+  return Math.floor((constrained > 0 && constrained < total ? constrained : total) / (1024 * 1024));
+}
+
+/** ortserve's resource guards (issue 13): connections per listener and the process's resident set. */
+function resourceGuards(r: Reader): Pick<ServerConfig, 'maxConnections' | 'maxProcessRssMb'> {
+  const read = (key: string, what: string): number => {
+    const n = r.int(key);
+    if (n < 0) throw new ConfigError(`${key} must be 0 (no limit) or a positive number of ${what}, not ${n}`);
+    return n;
+  };
+  const maxConnections = read('max_connections', 'connections');
+  const maxProcessRssMb = r.string('max_process_rss_mb') === null ? Math.floor(usableMemoryMb() * DEFAULT_RSS_SHARE) : read('max_process_rss_mb', 'MB');
+  return { maxConnections, maxProcessRssMb };
+}
+
 /** A CORS key's value goes into a response header: characters Node refuses there would fail every request. */
 function headerValue(r: Reader, key: string): string | null {
   const v = r.string(key);
@@ -336,6 +358,8 @@ export function loadConfig(cli: CliOverrides, env: Env, cwd: string): ServerConf
     corsAllowedMethods: headerValue(r, 'cors_allowed_methods'),
     corsAllowedHeaders: headerValue(r, 'cors_allowed_headers'),
     ...connectionTimeouts(r),
+    ...resourceGuards(r),
+    predictionMetrics: r.bool('prediction_metrics'),
     certificateFile: r.path('certificate_file', cwd),
     privateKeyFile: r.path('private_key_file', cwd),
     initialWorkerPort: r.int('initial_worker_port'),

@@ -69,6 +69,12 @@ export interface ServerConfig extends LimitCaps {
   requestTimeoutMs: number;
   /** ortserve-only: `keep_alive_timeout_ms`, how long an idle keep-alive connection is kept (0 = forever). */
   keepAliveTimeoutMs: number;
+  /** ortserve-only: `max_connections`, open connections per HTTP listener (0 = no limit). */
+  maxConnections: number;
+  /** ortserve-only: `max_process_rss_mb`, above which predictions get 503 (0 = no guard). */
+  maxProcessRssMb: number;
+  /** ortserve-only: `prediction_metrics`, whether /metrics has the families derived from predictions. */
+  predictionMetrics: boolean;
   certificateFile: string | null;
   privateKeyFile: string | null;
   initialWorkerPort: number;

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { InvalidKeyException, MESSAGES, MethodNotAllowedException, ResourceNotFoundException } from '../errors.js';
-import { readBody } from './body.js';
+import { BodyReadError, readBody } from './body.js';
 import { splitPath, type Exchange, type HttpDeps } from './exchange.js';
 import { inferenceRoutes } from './inference-routes.js';
 import { managementRoutes } from './management-routes.js';
@@ -93,7 +93,52 @@ function decodeSegment(s: string): string {
   }
 }
 
-function newExchange(req: IncomingMessage, res: ServerResponse, requestId: string, body: Buffer): Exchange {
+/** Whether the request line and headers announce a body (Node gives a request without either no body). */
+function declaresBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/** How long a connection stays half-open after an answer that left its request's body unread. */
+const LINGER_MS = 2000;
+
+/**
+ * Node destroys a `Connection: close` socket as soon as the answer is written. With body bytes still
+ * arriving the kernel then resets the connection, and a client still sending may lose the answer before
+ * reading it. So such a socket is only ended (FIN): what still arrives is discarded (Node dumps the unread
+ * body) until the client closes or LINGER_MS pass.
+ */
+function lingerIfUnread(req: IncomingMessage): void {
+  if (req.complete) return;
+  const socket = req.socket;
+  socket.destroySoon = (): void => {
+    socket.end();
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  };
+}
+
+/**
+ * The body on demand. Until a route asks for it the response carries `Connection: close`: a request
+ * answered without its body (bad token, unknown route or model, wrong method) then has its connection
+ * closed after the answer instead of held while the client sends megabytes that would only be discarded.
+ * A client that sent `Expect: 100-continue` is told to go on only now (listeners.ts hands such requests
+ * here before Node answers them), so a refused one never sends its body at all.
+ */
+function lazyBody(req: IncomingMessage, res: ServerResponse, limit: number): () => Promise<Buffer> {
+  if (!declaresBody(req)) return () => readBody(req, limit);
+  res.setHeader('Connection', 'close');
+  res.once('prefinish', () => lingerIfUnread(req));
+  let body: Promise<Buffer> | null = null;
+  return () => {
+    if (body) return body;
+    if (!res.headersSent) res.removeHeader('Connection');
+    if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
+    body = readBody(req, limit);
+    return body;
+  };
+}
+
+function newExchange(req: IncomingMessage, res: ServerResponse, requestId: string, readRequestBody: () => Promise<Buffer>): Exchange {
   // Not `new URL()`: it would resolve `..` segments, which TorchServe's router never does.
   const url = req.url ?? '/';
   const q = url.indexOf('?');
@@ -105,11 +150,18 @@ function newExchange(req: IncomingMessage, res: ServerResponse, requestId: strin
     method: (req.method ?? 'GET').toUpperCase(),
     segments: splitPath(rawPath).map(decodeSegment),
     query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)),
-    body,
+    readBody: readRequestBody,
   };
 }
 
-/** The listener for one API role: reads the body (within max_request_size), then runs the chain. */
+/** The answer to a failed exchange: raw-body's errors have their own, everything else is an error JSON. */
+function answerFailure(res: ServerResponse, err: unknown): void {
+  if (err instanceof BodyReadError && err.type === 'entity.too.large') sendTooLarge(res);
+  else if (err instanceof BodyReadError && err.type === 'request.aborted') res.destroy();
+  else sendError(res, err);
+}
+
+/** The listener for one API role: runs the chain, which reads the body (within max_request_size) only where a route needs it. */
 export function createRequestListener(deps: HttpDeps, role: ApiRole): RequestListener {
   return (req, res) => {
     // TorchServe sends no Date header; x-request-id and cache headers go on every response.
@@ -117,14 +169,13 @@ export function createRequestListener(deps: HttpDeps, role: ApiRole): RequestLis
     res.once('finish', () => deps.metrics.response(res.statusCode));
     const requestId = randomUUID();
     setStandardHeaders(res, requestId, deps.config);
-    readBody(req, deps.config.maxRequestSize).then(
-      (body) => dispatch(deps, role, newExchange(req, res, requestId, body)).catch((err: unknown) => sendError(res, err)),
-      (err: unknown) => {
-        const type = (err as { type?: string } | null)?.type;
-        if (type === 'entity.too.large') sendTooLarge(res);
-        else if (type === 'request.aborted') res.destroy();
-        else sendError(res, err);
-      },
-    );
+    const x = newExchange(req, res, requestId, lazyBody(req, res, deps.config.maxRequestSize));
+    // A declared length over the limit is refused before anything else, as Netty's aggregator does in
+    // TorchServe (before its token check): from the headers, nothing of the body is read.
+    if (Number(req.headers['content-length'] ?? 0) > deps.config.maxRequestSize) {
+      sendTooLarge(res);
+      return;
+    }
+    dispatch(deps, role, x).catch((err: unknown) => answerFailure(res, err));
   };
 }

@@ -5,14 +5,30 @@ import getRawBody from 'raw-body';
 const EMPTY = Buffer.alloc(0);
 
 /**
- * The whole body. Rejects with raw-body's typed errors: `entity.too.large` (declared or streamed size
- * over `limit`), `request.aborted`, `request.size.invalid` (fewer bytes than Content-Length).
+ * A body that could not be read. `type` is raw-body's: `entity.too.large` (declared or streamed size over
+ * the limit), `request.aborted`, `request.size.invalid` (fewer bytes than Content-Length), … Routes let it
+ * through to app.ts, which answers it (413, a closed connection, or an error JSON).
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export class BodyReadError extends Error {
+  constructor(
+    readonly type: string,
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = 'BodyReadError';
+  }
+}
+
+/** The whole body, or a BodyReadError. */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   // Node's parser gives a request without Content-Length or Transfer-Encoding no body at all.
   if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
     req.resume();
-    return Promise.resolve(EMPTY);
+    return EMPTY;
   }
-  return getRawBody(req, { length: req.headers['content-length'] ?? null, limit });
+  try {
+    return await getRawBody(req, { length: req.headers['content-length'] ?? null, limit });
+  } catch (err) {
+    throw new BodyReadError((err as { type?: unknown } | null)?.type === undefined ? 'unknown' : String((err as { type: unknown }).type), err);
+  }
 }

@@ -23,7 +23,12 @@ export interface Exchange {
   /** The path split on `/` as Java's String.split does it: `segments[0]` is "", trailing empties dropped. */
   segments: string[];
   query: URLSearchParams;
-  body: Buffer;
+  /**
+   * The body, read (within max_request_size) the first time a route asks for it. Nothing reads it before
+   * the token and the route were checked, so a request that is refused is answered from its headers alone
+   * and its body is never buffered (issue 13). Rejects with raw-body's typed errors (body.ts).
+   */
+  readBody(): Promise<Buffer>;
 }
 
 /** `"/a/b/".split("/")` in Java: `["", "a", "b"]`; `"/"` gives `[]`. */

@@ -51,10 +51,12 @@ function matchTarget(deps: HttpDeps, x: Exchange): Target | null {
 
 /** Runs one request through a model version's queue and sends the handler's answer. */
 async function predict(deps: HttpDeps, x: Exchange, t: Target): Promise<void> {
+  // An unknown model is a 404 from the headers alone: its body is never read (issue 13).
+  deps.manager.registry.get(t.model, t.version);
   const request: WireRequest = {
     requestId: x.requestId,
     headers: { ...clientHeaders(x.req), url_path: t.urlPath, explain: t.explain ? 'True' : 'False' },
-    parameters: await requestParameters(x.req, x.body),
+    parameters: await requestParameters(x.req, await x.readBody()),
   };
   const { job, outcome: pending, finished } = submitPrediction(deps, t.model, t.version, request);
   // A client that hangs up before its answer should not cost a worker any time.

@@ -124,6 +124,11 @@ const LISTEN_BACKLOG = 4096;
 export function listen(handler: RequestListener, address: ListenAddress, config: ServerConfig): Promise<Listener> {
   const server = createServer(handler, address, config);
   server.on('clientError', onClientError(config));
+  // Requests with `Expect: 100-continue` go to the same listener, which sends "100 Continue" only when a
+  // route reads the body (app.ts): a refused request is answered before its client sends the body.
+  server.on('checkContinue', handler);
+  // Beyond this many open connections Node closes each new one as soon as it is accepted.
+  if (config.maxConnections > 0) server.maxConnections = config.maxConnections;
   const host = address.host.replace(/^\[(.*)\]$/, '$1');
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -10,6 +10,18 @@ import { mimeType } from './request-input.js';
 
 type Source = (key: string) => string | undefined;
 
+/** What the parameter readers look at: the request's headers and query string, and its body once read. */
+export interface ParamRequest {
+  req: Exchange['req'];
+  query: URLSearchParams;
+  body: Buffer;
+}
+
+/** The exchange with its body read: routes call this only once the request is authorized and routed. */
+export async function withBody(x: Exchange): Promise<ParamRequest> {
+  return { req: x.req, query: x.query, body: await x.readBody() };
+}
+
 function querySource(q: URLSearchParams): Source {
   return (k) => q.get(k) ?? undefined;
 }
@@ -48,11 +60,11 @@ export function parseBoolean(v: string | undefined, fallback: boolean): boolean 
 }
 
 /** A request's parameters: its JSON body's keys when it has a JSON body, else its query string. */
-export function paramSource(x: Exchange): Source {
+export function paramSource(x: ParamRequest): Source {
   return mimeType(x.req) === 'application/json' ? jsonSource(x.body) : querySource(x.query);
 }
 
-export function registerParams(x: Exchange): RegisterParams {
+export function registerParams(x: ParamRequest): RegisterParams {
   const get = paramSource(x);
   const url = get('url');
   // TorchServe tells "no url" (400) from "url=" (looked up in the model store: 404 "empty url").

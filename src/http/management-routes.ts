@@ -3,7 +3,7 @@ import { MESSAGES, MethodNotAllowedException } from '../errors.js';
 import { listModels } from '../registry/describe.js';
 import { describeModels } from '../registry/describe-models.js';
 import type { Exchange, HttpDeps } from './exchange.js';
-import { parseInteger, registerParams, scaleParams } from './management-params.js';
+import { parseInteger, registerParams, scaleParams, withBody } from './management-params.js';
 import { modelManagementApi } from './openapi.js';
 import { sendJson, sendStatus } from './respond.js';
 
@@ -50,7 +50,7 @@ export async function managementRoutes(deps: HttpDeps, x: Exchange): Promise<boo
         const token = parseInteger(x.query.get('next_page_token') ?? undefined) ?? 0;
         sendJson(x.res, 200, listModels(m.registry, limit, token));
       } else if (x.method === 'POST' && deps.config.enableModelApi) {
-        const r = await m.register(registerParams(x));
+        const r = await m.register(registerParams(await withBody(x)));
         sendStatus(x.res, r.status, r.message);
       } else {
         notAllowed();

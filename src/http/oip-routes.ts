@@ -18,6 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseInferenceRequest, TensorError, type InferenceRequest } from '../envelopes/tensor.js';
 import { ServeError } from '../errors.js';
+import { BodyReadError } from './body.js';
 import { submitPrediction, type Submission } from '../inference/submit.js';
 import { SERVER_VERSION, type ModelVersion } from '../registry/model-version.js';
 import type { JobOutcome } from '../scheduling/job.js';
@@ -111,7 +112,7 @@ async function passThrough(deps: HttpDeps, x: Exchange, t: OipTarget): Promise<v
   const request: WireRequest = {
     requestId: x.requestId,
     headers: { ...clientHeaders(x.req), url_path: '', explain: 'False' },
-    parameters: await requestParameters(x.req, x.body),
+    parameters: await requestParameters(x.req, await x.readBody()),
   };
   const submission = submitPrediction(deps, t.model, t.version, request);
   track(x, [submission]);
@@ -183,9 +184,10 @@ async function classifyTexts(deps: HttpDeps, x: Exchange, mv: ModelVersion, t: O
 async function infer(deps: HttpDeps, x: Exchange, t: OipTarget): Promise<void> {
   const mv = deps.manager.registry.get(t.model, t.version);
   if (deps.config.serviceEnvelope || !isTextClassifier(mv)) return passThrough(deps, x, t);
+  const text = (await x.readBody()).toString('utf8');
   let body: unknown;
   try {
-    body = JSON.parse(x.body.toString('utf8'));
+    body = JSON.parse(text);
   } catch {
     throw new OipError(400, 'The request body is not valid JSON');
   }
@@ -226,6 +228,8 @@ export async function oipRoutes(deps: HttpDeps, x: Exchange): Promise<boolean> {
   try {
     return await route(deps, x);
   } catch (err) {
+    // A body that could not be read gets the same answer on every route (app.ts).
+    if (err instanceof BodyReadError) throw err;
     sendOipError(x, err);
     return true;
   }

@@ -13,11 +13,11 @@ import type { WireRequest } from '../workers/messages.js';
 import { workflowManagerFor } from '../workflows/workflow-manager.js';
 import type { ApiRole } from './app.js';
 import type { Exchange, HttpDeps } from './exchange.js';
-import { paramSource, parseInteger } from './management-params.js';
+import { paramSource, parseInteger, withBody, type ParamRequest } from './management-params.js';
 import { clientHeaders, requestParameters } from './request-input.js';
 import { sendJson, sendPrediction, sendStatus } from './respond.js';
 
-function registerParams(x: Exchange): { url?: string; workflowName?: string; responseTimeout?: number; startupTimeout?: number } {
+function registerParams(x: ParamRequest): { url?: string; workflowName?: string; responseTimeout?: number; startupTimeout?: number } {
   const get = paramSource(x);
   const positive = (v: string | undefined): number | undefined => {
     const n = parseInteger(v);
@@ -41,7 +41,7 @@ async function management(deps: HttpDeps, x: Exchange): Promise<boolean> {
       const token = parseInteger(x.query.get('next_page_token') ?? undefined) ?? 0;
       sendJson(x.res, 200, wm.list(limit, token));
     } else if (x.method === 'POST' && deps.config.enableModelApi) {
-      const r = await wm.register(registerParams(x));
+      const r = await wm.register(registerParams(await withBody(x)));
       sendStatus(x.res, r.status, r.message);
     } else {
       throw new MethodNotAllowedException(MESSAGES.methodNotAllowed);
@@ -63,7 +63,7 @@ async function inference(deps: HttpDeps, x: Exchange): Promise<boolean> {
   const request: WireRequest = {
     requestId: x.requestId,
     headers: { ...clientHeaders(x.req), url_path: '', explain: 'False' },
-    parameters: await requestParameters(x.req, x.body),
+    parameters: await requestParameters(x.req, await x.readBody()),
   };
   const answer = await workflowManagerFor(deps.manager, deps.metrics).predict(x.segments[2]!, request);
   sendPrediction(x.res, { status: 200, phrase: '', contentType: answer.contentType, headers: {}, body: answer.body });

@@ -9,14 +9,14 @@ import fc from 'fast-check';
 import { BadRequestException } from '../../src/errors.js';
 import type { Exchange } from '../../src/http/exchange.js';
 import { IndexOutOfBoundsException } from '../../src/errors.js';
-import { parseBoolean, parseInteger, registerParams, scaleParams } from '../../src/http/management-params.js';
+import { parseBoolean, parseInteger, registerParams, scaleParams, type ParamRequest } from '../../src/http/management-params.js';
 import { checkRegisterParams, checkScale } from '../../src/registry/settings.js';
 import { params, returnsOrThrows, stringOver } from './support.js';
 
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 
-function exchange(query: string, contentType: string | undefined, body: Buffer): Exchange {
+function exchange(query: string, contentType: string | undefined, body: Buffer): Exchange & ParamRequest {
   const req = { headers: contentType === undefined ? {} : { 'content-type': contentType }, rawHeaders: [] } as unknown as IncomingMessage;
   return {
     req,
@@ -26,6 +26,7 @@ function exchange(query: string, contentType: string | undefined, body: Buffer):
     segments: ['', 'models'],
     query: new URLSearchParams(query),
     body,
+    readBody: () => Promise.resolve(body),
   };
 }
 
