@@ -127,9 +127,12 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
     tokens,
     close(graceMs = 30_000) {
       closing ??= (async () => {
+        // One drain timeout for everything: batches still running when the listeners are closed get what
+        // is left of it, so that shutdown ends on time even with a handler that never returns.
+        const deadline = Date.now() + graceMs;
         await Promise.all([...listeners.map((l) => closeListener(l, graceMs)), grpc?.close(graceMs)]);
         snapshots.save('shutdown');
-        await manager.shutdown();
+        await manager.shutdown(Math.max(0, deadline - Date.now()));
         await workflows.shutdown();
         await metrics.close();
         await logs.close();

@@ -31,6 +31,7 @@ import { parseProperties } from '../config/properties.js';
 import type { ServerConfig } from '../config/types.js';
 import { SERVER_VERSION } from '../registry/model-version.js';
 import { startServer, type RunningServer } from '../server.js';
+import { exitProcess } from '../workers/lost-threads.js';
 import { parseServerArgs, USAGE, USAGE_LINE, UsageError, type ServerArgs } from './server-args.js';
 
 /** `${TMPDIR}/.ortserve.pid`, as torchserve's `${TMPDIR}/.model_server.pid`. */
@@ -196,7 +197,7 @@ async function runForeground(config: ServerConfig): Promise<number> {
     if (stopping) {
       console.log(`${signal} again: exiting without waiting for in-flight requests.`);
       removeOwnPidFile();
-      process.exit(1);
+      exitProcess(1);
     }
     stopping = true;
     if (server === null) {
@@ -341,10 +342,11 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// exitProcess, not process.exit: the latter never returns while a worker thread is blocked (lost-threads.ts).
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitProcess(code),
   (err: unknown) => {
     console.error(err);
-    process.exit(1);
+    exitProcess(1);
   },
 );

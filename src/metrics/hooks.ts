@@ -38,6 +38,8 @@ export interface ServerMetrics {
   workerLoaded(model: string, version: string, workerId: string, ms: number): void;
   /** A worker thread is being started again after it died or failed to load. */
   workerRestarted(model: string, version: string): void;
+  /** A worker thread did not end when told to (blocked in a system call) and was abandoned (lost-threads.ts). */
+  workerLost(model: string, version: string): void;
   /** A registration finished: the version is registered (success) or not (failure). */
   modelLoad(model: string, version: string, ok: boolean): void;
   /**
@@ -57,6 +59,7 @@ export const NO_METRICS: ServerMetrics = {
   workerThreadTime: noop,
   workerLoaded: noop,
   workerRestarted: noop,
+  workerLost: noop,
   modelLoad: noop,
   handled: noop,
 };

@@ -42,6 +42,7 @@ export class OrtserveMetrics {
   readonly unknownTokens: Counter<'model' | 'version'>;
   readonly predictedLabels: Counter<'model' | 'version' | 'output' | 'label'>;
   readonly workerRestarts: Counter<'model' | 'version'>;
+  readonly workerThreadsLost: Counter<'model' | 'version'>;
   readonly modelLoads: Counter<'model' | 'version' | 'result'>;
   /** Rejections counted by the HTTP layer; client_timeout comes from the queues at scrape time. */
   private readonly rejections = new Map<string, { model: string; version: string; reason: string; n: number }>();
@@ -164,6 +165,10 @@ export class OrtserveMetrics {
       },
     });
     this.workerRestarts = counter('ortserve_worker_restarts_total', 'Worker threads started again after dying or failing to load');
+    this.workerThreadsLost = counter(
+      'ortserve_worker_threads_lost_total',
+      'Worker threads that did not end when told to (blocked in a synchronous system call) and were abandoned',
+    );
     this.modelLoads = new Counter({
       name: 'ortserve_model_loads_total',
       help: 'Model registrations (startup, snapshot restore, management API) by result',

@@ -108,10 +108,15 @@ export class ServerMetricsImpl implements ServerMetrics {
     this.own.workerRestarts.inc({ model, version });
   }
 
+  workerLost(model: string, version: string): void {
+    this.own.workerThreadsLost.inc({ model, version });
+  }
+
   modelLoad(model: string, version: string, ok: boolean): void {
     this.own.modelLoads.inc({ model, version, result: ok ? 'success' : 'failure' });
     // A registered version shows 0 restarts rather than no series, so rate() and alerts see it from the start.
     if (ok) this.own.workerRestarts.inc({ model, version }, 0);
+    if (ok) this.own.workerThreadsLost.inc({ model, version }, 0);
   }
 
   handled(model: string, version: string, report: BatchReport | null, updates: readonly MetricUpdate[]): void {

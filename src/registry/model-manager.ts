@@ -212,9 +212,9 @@ export class ModelManager {
     return this.registry.names().every((n) => this.registry.get(n).isHealthy());
   }
 
-  /** Stops every worker and removes every extracted archive (server shutdown). */
-  async shutdown(): Promise<void> {
-    await Promise.all(this.registry.all().map((v) => v.dispose()));
+  /** Stops every worker (running batches get `graceMs`) and removes every extracted archive (server shutdown). */
+  async shutdown(graceMs?: number): Promise<void> {
+    await Promise.all(this.registry.all().map((v) => v.dispose(graceMs)));
   }
 }
 

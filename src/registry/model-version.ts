@@ -182,10 +182,13 @@ export class ModelVersion {
     );
   }
 
-  /** Stops every worker, fails what is still queued, and removes the version's files. */
-  async dispose(): Promise<void> {
+  /**
+   * Stops every worker (a running batch gets `graceMs`, by default unregister_model_timeout), fails what
+   * is still queued, and removes the version's files.
+   */
+  async dispose(graceMs = this.config.unregisterModelTimeoutSec * 1000): Promise<void> {
     const workers = this.workers.splice(0);
-    await Promise.all(workers.map((w) => w.stop(this.config.unregisterModelTimeoutSec * 1000)));
+    await Promise.all(workers.map((w) => w.stop(graceMs)));
     const gone = new InternalServerException(`Model "${this.name}" unregistered`, 503);
     for (const job of this.queue.drain()) job.fail(gone);
     await this.archive.dispose();

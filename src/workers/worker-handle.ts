@@ -9,6 +9,7 @@ import { CONSOLE_OUTPUT, type WorkerOutput } from '../logging/worker-output.js';
 import type { ServerMetrics } from '../metrics/hooks.js';
 import type { BatchPolicy, JobQueue } from '../scheduling/job-queue.js';
 import type { Job } from '../scheduling/job.js';
+import { endThread } from './lost-threads.js';
 import type { FromWorker, ToWorker, WorkerInit } from './messages.js';
 
 /** What ends a batch: its result or its failure (intermediate parts come before it). */
@@ -97,7 +98,11 @@ export class WorkerHandle {
     return now - this.recoveringSince < this.settings.maxRetryTimeoutSec * 1000;
   }
 
-  /** Stops pulling work, lets the current batch finish for up to `graceMs`, then ends the thread. */
+  /**
+   * Stops pulling work, lets the current batch finish for up to `graceMs`, then ends the thread. A batch
+   * still running then is answered "Worker died."; a thread that does not end is abandoned (endThread),
+   * so this always returns.
+   */
   async stop(graceMs: number): Promise<boolean> {
     this.stopping = true;
     this.abort.abort();
@@ -105,9 +110,21 @@ export class WorkerHandle {
       this.loop.then(() => true),
       new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref()),
     ]);
-    await this.thread?.terminate();
+    this.pending?.resolve('died');
+    if (this.thread) await this.end(this.thread);
     this.state = 'stopped';
     return finished;
+  }
+
+  /** Ends a thread of this worker; one that will not end is abandoned, logged and counted. */
+  private async end(thread: Worker): Promise<void> {
+    const { modelName, modelVersion } = this.init.info;
+    await endThread(thread, () => {
+      console.error(
+        `[worker ${this.id}] the thread of ${modelName} ${modelVersion} did not end when told to (its handler is blocked in a synchronous call); abandoned`,
+      );
+      this.settings.metrics?.workerLost(modelName, modelVersion);
+    });
   }
 
   private async run(): Promise<void> {
@@ -157,7 +174,8 @@ export class WorkerHandle {
       });
       thread.once('exit', () => {
         gone.abort();
-        this.pending?.resolve('died');
+        // An abandoned thread may end long after a replacement took over: its exit is not the new batch's.
+        if (this.thread === thread) this.pending?.resolve('died');
       });
       this.state = 'ready';
       this.settings.metrics?.workerLoaded(modelName, modelVersion, this.id, performance.now() - loadStart);
@@ -167,7 +185,7 @@ export class WorkerHandle {
       this.resolveFirstLoad();
       return true;
     }
-    await thread.terminate();
+    await this.end(thread);
     const failure =
       typeof outcome === 'object' && outcome.type === 'load-failed'
         ? new LoadFailure(outcome.status, outcome.message)
@@ -221,7 +239,7 @@ export class WorkerHandle {
       for (const j of jobs) j.fail(err);
       this.state = 'recovering';
       this.recoveringSince ??= Date.now();
-      await this.thread!.terminate();
+      await this.end(this.thread!);
       return false;
     }
     if (result.type === 'batch-failed') {
