@@ -7,6 +7,7 @@ import { ServiceUnavailableException } from '../errors.js';
 import type { ServerMetrics } from '../metrics/hooks.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import { estimateTokens } from '../scheduling/batch-selection.js';
+import type { MemoryGuard } from '../scheduling/memory-guard.js';
 import { Job, type JobOutcome } from '../scheduling/job.js';
 import type { WireRequest } from '../workers/messages.js';
 
@@ -20,11 +21,11 @@ export interface Submission {
 
 /**
  * Queues `request` for `model` (`version` null: the default version). Throws TorchServe's errors: the
- * registry's 404s, and 503 when the version has no worker, its queue is full, or `useJobTicket` finds no
- * idle worker.
+ * registry's 404s, and 503 when the version has no worker, its queue is full, `useJobTicket` finds no
+ * idle worker, or the process is over max_process_rss_mb.
  */
 export function submitPrediction(
-  deps: { manager: { registry: ModelRegistry }; metrics: ServerMetrics },
+  deps: { manager: { registry: ModelRegistry; memoryGuard: MemoryGuard }; metrics: ServerMetrics },
   model: string,
   version: string | null,
   request: WireRequest,
@@ -34,6 +35,10 @@ export function submitPrediction(
   const job = new Job(request, estimateTokens(bytes, mv.settings.maxSequenceTokens));
   const finished = deps.metrics.prediction(mv.name, mv.version, version, job);
   try {
+    if (deps.manager.memoryGuard.over()) {
+      deps.metrics.rejected(mv.name, mv.version, 'memory');
+      throw deps.manager.memoryGuard.refusal();
+    }
     if (mv.settings.useJobTicket && !mv.workerList.some((w) => w.state === 'ready' && !w.busy)) {
       deps.metrics.rejected(mv.name, mv.version, 'job_ticket');
       throw new ServiceUnavailableException(`Model "${mv.name}" has no worker to serve inference request. Please use scale workers API to add workers.`);

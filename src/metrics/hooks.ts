@@ -17,7 +17,7 @@ export interface MeteredJob {
 }
 
 /** Why a prediction was answered 503 without running. */
-export type RejectReason = 'queue_full' | 'no_worker' | 'job_ticket' | 'client_timeout';
+export type RejectReason = 'queue_full' | 'no_worker' | 'job_ticket' | 'client_timeout' | 'memory';
 
 export interface ServerMetrics {
   /** Every HTTP response sent, on every listener (Requests2XX/4XX/5XX). */

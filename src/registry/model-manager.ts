@@ -19,6 +19,7 @@ import {
 } from '../errors.js';
 import { CONSOLE_OUTPUT, type WorkerOutput } from '../logging/worker-output.js';
 import { NO_METRICS, type ServerMetrics } from '../metrics/hooks.js';
+import { MemoryGuard } from '../scheduling/memory-guard.js';
 import { prepareHandler, type PreparedHandler } from '../workers/handler-source.js';
 import { ModelRegistry } from './model-registry.js';
 import { ModelVersion, WorkerIdCounter } from './model-version.js';
@@ -45,6 +46,8 @@ export const WORK_ROOT_NAME = 'ortserve-work';
 
 export class ModelManager {
   readonly registry = new ModelRegistry();
+  /** Refuses predictions while the process is over max_process_rss_mb (shared by every transport). */
+  readonly memoryGuard: MemoryGuard;
   private readonly ids: WorkerIdCounter;
 
   constructor(
@@ -55,6 +58,7 @@ export class ModelManager {
     private readonly workerOutput: WorkerOutput = CONSOLE_OUTPUT,
   ) {
     this.ids = new WorkerIdCounter(config.initialWorkerPort);
+    this.memoryGuard = new MemoryGuard(config.maxProcessRssMb);
   }
 
   /**

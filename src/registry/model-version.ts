@@ -162,6 +162,7 @@ export class ModelVersion {
         decodeInputRequest: this.config.decodeInputRequest,
         declaredMetrics: this.config.metricsConfig.modelMetrics,
         serviceEnvelope: this.config.serviceEnvelope,
+        maxExternalMb: s.maxWorkerExternalMb,
       },
       {
         queue: this.queue,

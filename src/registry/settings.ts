@@ -8,7 +8,7 @@ import type { ModelConfig } from '../archive/types.js';
 import { limitProblem, nameLengthProblem, type LimitCaps, type LimitName } from '../config/limits.js';
 import type { ModelsJsonEntry, ServerConfig } from '../config/types.js';
 import { BadRequestException, IndexOutOfBoundsException, InvalidModelException } from '../errors.js';
-import { defaultWorkerHeapMb, heapMb } from '../workers/heap-limit.js';
+import { defaultWorkerExternalMb, defaultWorkerHeapMb, heapMb } from '../workers/heap-limit.js';
 
 /** Register parameters after parsing; undefined means "not given" (TorchServe's sentinels). */
 export interface RegisterParams {
@@ -47,6 +47,11 @@ export interface VersionSettings {
    * `maxWorkerHeapMb`, else ORTSERVE_MAX_WORKER_HEAP_MB, else ¼ of the RAM within [256, 2048].
    */
   maxWorkerHeapMb: number;
+  /**
+   * ortserve: bound of each worker thread's Buffers and other external memory in MB (0 = none).
+   * model-config.yaml `maxWorkerExternalMb`, else ORTSERVE_MAX_WORKER_EXTERNAL_MB, else as the heap's.
+   */
+  maxWorkerExternalMb: number;
 }
 
 const positive = (n: number | undefined): number | undefined => (n !== undefined && n > 0 ? n : undefined);
@@ -100,6 +105,7 @@ export function resolveSettings(
     maxBatchTokens: positive(yaml.maxBatchTokens) ?? config.maxBatchTokens,
     maxSequenceTokens: handlerMaxLength(yaml.raw) ?? 512,
     maxWorkerHeapMb: heapMb(yaml.raw.maxWorkerHeapMb) ?? defaultWorkerHeapMb(),
+    maxWorkerExternalMb: heapMb(yaml.raw.maxWorkerExternalMb) ?? defaultWorkerExternalMb(),
   };
 }
 

@@ -8,10 +8,18 @@
  * Buffers' contents. Order of precedence: model-config.yaml `maxWorkerHeapMb`, then the environment
  * variable ORTSERVE_MAX_WORKER_HEAP_MB, then a quarter of the machine's memory, between 256 and
  * 2048 MB. 0 (in either place) means no bound beyond V8's own.
+ *
+ * Buffers, typed arrays and other memory V8 is told about (its isolate's `external_memory`: every
+ * ArrayBuffer's bytes, ONNX Runtime's output tensors once in JavaScript) have their own bound, measured
+ * inside the thread (worker-main.ts): model-config.yaml `maxWorkerExternalMb`, then
+ * ORTSERVE_MAX_WORKER_EXTERNAL_MB, then the same default. Over it the batch gets the same 507 and the
+ * thread is restarted. What ONNX Runtime allocates natively for a session (weights, arenas) is in
+ * neither; the process-wide RSS guard (max_process_rss_mb) covers it.
  */
 import { totalmem } from 'node:os';
 
 export const HEAP_ENV = 'ORTSERVE_MAX_WORKER_HEAP_MB';
+export const EXTERNAL_ENV = 'ORTSERVE_MAX_WORKER_EXTERNAL_MB';
 const MB = 1024 * 1024;
 
 /** A non-negative integer, or undefined for anything else (missing, negative, not a number). */
@@ -20,9 +28,17 @@ export function heapMb(v: unknown): number | undefined {
   return typeof n === 'number' && Number.isInteger(n) && n >= 0 ? n : undefined;
 }
 
+/** ¼ of the RAM clamped to [256, 2048] MB. */
+function quarterOfRamMb(): number {
+  return Math.min(2048, Math.max(256, Math.floor(totalmem() / MB / 4)));
+}
+
 /** The server-wide default: ORTSERVE_MAX_WORKER_HEAP_MB, else ¼ of the RAM clamped to [256, 2048] MB. */
 export function defaultWorkerHeapMb(env: NodeJS.ProcessEnv = process.env): number {
-  const fromEnv = heapMb(env[HEAP_ENV]);
-  if (fromEnv !== undefined) return fromEnv;
-  return Math.min(2048, Math.max(256, Math.floor(totalmem() / MB / 4)));
+  return heapMb(env[HEAP_ENV]) ?? quarterOfRamMb();
+}
+
+/** The server-wide default of the external-memory bound: ORTSERVE_MAX_WORKER_EXTERNAL_MB, else as the heap's. */
+export function defaultWorkerExternalMb(env: NodeJS.ProcessEnv = process.env): number {
+  return heapMb(env[EXTERNAL_ENV]) ?? quarterOfRamMb();
 }

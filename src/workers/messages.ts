@@ -39,6 +39,8 @@ export interface WorkerInit {
   declaredMetrics: MetricDeclaration[];
   /** `service_envelope` (kserve, kservev2) wrapping the handler's entry point, or null. */
   serviceEnvelope: string | null;
+  /** Bound of the thread's external memory (Buffers, ArrayBuffers) in MB, checked by the thread itself; 0 = none. */
+  maxExternalMb: number;
 }
 
 /** What a batch's handler run reported, sent with its answer or its failure. */
@@ -69,4 +71,6 @@ export type FromWorker =
   /** `sendIntermediatePredictResponse` during a batch: sent at once, before the batch's result. */
   | { type: 'intermediate'; batchId: number; parts: IntermediatePart[] }
   | { type: 'result'; batchId: number; responses: WireResponse[]; telemetry: BatchTelemetry }
-  | { type: 'batch-failed'; batchId: number; error: BatchError; telemetry: BatchTelemetry };
+  | { type: 'batch-failed'; batchId: number; error: BatchError; telemetry: BatchTelemetry }
+  /** The thread's external memory passed `maxExternalMb`: it posts nothing more and waits to be ended. */
+  | { type: 'memory-exceeded'; externalMb: number; limitMb: number };

@@ -55,6 +55,8 @@ export class WorkerHandle {
   private threadGone = new AbortController();
   /** The last error the thread raised; ERR_WORKER_OUT_OF_MEMORY turns "Worker died." into a 507. */
   private threadError: (Error & { code?: string }) | null = null;
+  /** The thread reported external memory over its bound: "Worker died." is a 507 too. */
+  private memoryExceeded = false;
   private stopping = false;
   private readonly abort = new AbortController();
   private pending: {
@@ -146,6 +148,7 @@ export class WorkerHandle {
     const loadStart = performance.now();
     this.state = this.recoveringSince === null ? 'starting' : 'recovering';
     this.threadError = null;
+    this.memoryExceeded = false;
     const heap = this.settings.maxHeapMb ?? 0;
     const thread = new Worker(WORKER_SCRIPT, {
       workerData: this.init,
@@ -234,7 +237,7 @@ export class WorkerHandle {
     this.pending = null;
     this.busy = false;
     if (result === 'died') {
-      const oom = this.threadError?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+      const oom = this.threadError?.code === 'ERR_WORKER_OUT_OF_MEMORY' || this.memoryExceeded;
       const err = new InternalServerException(MESSAGES.workerDied, oom ? 507 : 500);
       for (const j of jobs) j.fail(err);
       this.state = 'recovering';
@@ -255,6 +258,15 @@ export class WorkerHandle {
   }
 
   private onMessage(m: FromWorker): void {
+    if (m.type === 'memory-exceeded') {
+      console.error(`[worker ${this.id}] external memory ${m.externalMb} MB is over maxWorkerExternalMb (${m.limitMb} MB); restarting the thread`);
+      this.memoryExceeded = true;
+      // A running batch fails with 507 (runBatch ends the thread); an idle thread is ended here, and its
+      // exit makes serve() start a new one.
+      if (this.pending) this.pending.resolve('died');
+      else if (this.thread) void this.end(this.thread);
+      return;
+    }
     if (m.type === 'intermediate') {
       if (this.pending?.batchId !== m.batchId) return;
       this.pending.progress();

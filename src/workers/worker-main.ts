@@ -4,6 +4,7 @@
  * HTTP thread. Errors follow TorchServe's backend (spec §1.7, §7).
  */
 import path from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { withEnvelope } from '../envelopes/index.js';
@@ -20,6 +21,26 @@ if (!port) throw new Error('worker-main must run in a worker thread');
 const post = (msg: FromWorker): void => port.postMessage(msg);
 
 class HandlerLoadError extends Error {}
+
+const MB = 1024 * 1024;
+/** How often the thread looks at its external memory, besides after every batch. */
+const MEMORY_CHECK_MS = 200;
+let overMemory = false;
+
+/**
+ * True once this isolate's external memory (every Buffer and ArrayBuffer, heap-limit.ts) passed
+ * maxExternalMb; the first time, the HTTP thread is told, answers the batch 507 and restarts the thread.
+ * Measured here because only the isolate itself knows its own external memory.
+ */
+function overExternalLimit(): boolean {
+  if (overMemory) return true;
+  if (init.maxExternalMb <= 0) return false;
+  const externalMb = getHeapStatistics().external_memory / MB;
+  if (externalMb <= init.maxExternalMb) return false;
+  overMemory = true;
+  post({ type: 'memory-exceeded', externalMb: Math.round(externalMb), limitMb: init.maxExternalMb });
+  return true;
+}
 
 function isClass(v: unknown): v is new () => Handler {
   return typeof v === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(v));
@@ -139,8 +160,14 @@ async function main(): Promise<void> {
     post({ type: 'load-failed', status: isOutOfMemory(err) ? 507 : 500, message });
     return;
   }
+  if (init.maxExternalMb > 0 && getHeapStatistics().external_memory / MB > init.maxExternalMb) {
+    post({ type: 'load-failed', status: 507, message: `Out of resources: loading kept more than maxWorkerExternalMb (${init.maxExternalMb} MB)` });
+    return;
+  }
+  setInterval(overExternalLimit, MEMORY_CHECK_MS).unref();
   port!.on('message', (msg: ToWorker) => {
     void runBatch(entry, ctx, msg.requests, msg.batchId).then(([result, telemetry]) => {
+      if (overExternalLimit()) return;
       if (Array.isArray(result)) post({ type: 'result', batchId: msg.batchId, responses: result, telemetry });
       else post({ type: 'batch-failed', batchId: msg.batchId, error: result, telemetry });
     });
