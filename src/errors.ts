@@ -37,6 +37,8 @@ export class RequestTimeoutException extends errorClass('RequestTimeoutException
 export class MethodNotAllowedException extends errorClass('MethodNotAllowedException', 405) {}
 export class ServiceUnavailableException extends errorClass('ServiceUnavailableException', 503) {}
 export class InvalidModelVersionException extends errorClass('InvalidModelVersionException', 403) {}
+/** ortserve-only: a request refused for where it comes from (the metrics listener's Host check). */
+export class ForbiddenException extends errorClass('ForbiddenException', 403) {}
 
 /**
  * What TorchServe answers `PUT /models/{m}?min_worker=-1` (its WorkLoadManager removes worker -1 from an

@@ -75,7 +75,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions): Pro
           ['management', config.managementAddress],
         ];
     for (const [role, address] of roles) listeners.push(await listen(logs.wrapListener(createRequestListener(deps, role)), address, config));
-    if (config.enableMetricsApi) metricsListener = await listen(logs.wrapListener(createMetricsListener(metrics)), config.metricsAddress, config);
+    if (config.enableMetricsApi) metricsListener = await listen(logs.wrapListener(createMetricsListener(metrics, config.metricsAddress.host)), config.metricsAddress, config);
     if (config.enableGrpc) grpc = await startGrpcServers({ ...deps, access: (e) => logs.access(e) });
   } catch (err) {
     await Promise.all([...listeners, ...(metricsListener ? [metricsListener] : [])].map((l) => closeListener(l, 0)));

@@ -47,8 +47,14 @@ export class OrtserveMetrics {
   /** Rejections counted by the HTTP layer; client_timeout comes from the queues at scrape time. */
   private readonly rejections = new Map<string, { model: string; version: string; reason: string; n: number }>();
 
-  constructor(state: StateSource) {
+  /**
+   * `predictionMetrics` false (config `prediction_metrics`): the families derived from what was
+   * predicted (labels, token counts) are kept off the registry, so /metrics does not show them; they
+   * are still updated, which costs less than a test on every observation.
+   */
+  constructor(state: StateSource, predictionMetrics = true) {
     const registers = [this.registry];
+    const predictionRegisters = predictionMetrics ? registers : [];
     const rejections = this.rejections;
     collectDefaultMetrics({ register: this.registry });
     this.requestDuration = new Histogram({
@@ -93,24 +99,26 @@ export class OrtserveMetrics {
       help: 'Tokens the model ran on per batch, padding included, as the handler reported them',
       labelNames: MV,
       buckets: [16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536],
-      registers,
+      registers: predictionRegisters,
     });
     this.inputTokens = new Histogram({
       name: 'ortserve_input_tokens',
       help: 'Tokens per input sequence (after truncation, special tokens included); _sum over a batch is its real tokens',
       labelNames: MV,
       buckets: [4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048],
-      registers,
+      registers: predictionRegisters,
     });
-    this.unknownTokens = counter(
-      'ortserve_unknown_tokens_total',
-      'Input tokens the tokenizer mapped to its unknown token (share: rate of this / rate of ortserve_input_tokens_sum)',
-    );
+    this.unknownTokens = new Counter({
+      name: 'ortserve_unknown_tokens_total',
+      help: 'Input tokens the tokenizer mapped to its unknown token (share: rate of this / rate of ortserve_input_tokens_sum)',
+      labelNames: MV,
+      registers: predictionRegisters,
+    });
     this.predictedLabels = new Counter({
       name: 'ortserve_predicted_labels_total',
       help: `Predictions by output and label (drift); at most ${MAX_LABELS} labels per model version, then "${OTHER_LABEL}"`,
       labelNames: [...MV, 'output', 'label'],
-      registers,
+      registers: predictionRegisters,
     });
     this.inflight = new Gauge({
       name: 'ortserve_inflight_requests',

@@ -22,7 +22,7 @@ const micros = (ms: number): number => Math.round(ms * 1_000_000) / 1000;
 
 type MetricsSettings = Pick<
   ServerConfig,
-  'metricsMode' | 'metricTimeIntervalSec' | 'disableSystemMetrics' | 'metricsConfig' | 'logLocation' | 'logFormat'
+  'metricsMode' | 'metricTimeIntervalSec' | 'disableSystemMetrics' | 'metricsConfig' | 'logLocation' | 'logFormat' | 'predictionMetrics'
 >;
 
 export class ServerMetricsImpl implements ServerMetrics {
@@ -44,7 +44,7 @@ export class ServerMetricsImpl implements ServerMetrics {
     this.host = ['Host', this.hostname];
     this.ts = new TorchServeFamilies(config.metricsConfig.tsMetrics);
     this.model = new ModelMetricFamilies(config.metricsConfig, this.hostname, log);
-    this.own = new OrtserveMetrics(state);
+    this.own = new OrtserveMetrics(state, config.predictionMetrics);
     if (config.metricsMode !== 'prometheus') {
       // log: every TorchServe family goes to the metric logs; legacy: all but the three it exposes.
       this.logs = new MetricLogs(config.logLocation, config.logFormat);
