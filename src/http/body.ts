@@ -10,12 +10,17 @@ const EMPTY = Buffer.alloc(0);
  * through to app.ts, which answers it (413, a closed connection, or an error JSON).
  */
 export class BodyReadError extends Error {
+  /** raw-body's HTTP status for it (413, 400), 400 when it gave none. */
+  readonly status: number;
+
   constructor(
     readonly type: string,
     cause: unknown,
   ) {
     super(cause instanceof Error ? cause.message : String(cause), { cause });
     this.name = 'BodyReadError';
+    const status = (cause as { status?: unknown } | null)?.status;
+    this.status = typeof status === 'number' ? status : 400;
   }
 }
 
