@@ -118,20 +118,19 @@ function lingerIfUnread(req: IncomingMessage): void {
 }
 
 /**
- * The body on demand. Until a route asks for it the response carries `Connection: close`: a request
- * answered without its body (bad token, unknown route or model, wrong method) then has its connection
- * closed after the answer instead of held while the client sends megabytes that would only be discarded.
- * A client that sent `Expect: 100-continue` is told to go on only now (listeners.ts hands such requests
- * here before Node answers them), so a refused one never sends its body at all.
+ * The body on demand. A request answered without its body (bad token, unknown route or model, wrong
+ * method) gets an error answer, which carries `Connection: close` (respond.ts, as TorchServe): its
+ * connection is then closed after the answer (lingerIfUnread) instead of held while the client sends
+ * megabytes that would only be discarded. A client that sent `Expect: 100-continue` is told to go on only
+ * now (listeners.ts hands such requests here before Node answers them), so a refused one never sends its
+ * body at all.
  */
 function lazyBody(req: IncomingMessage, res: ServerResponse, limit: number): () => Promise<Buffer> {
   if (!declaresBody(req)) return () => readBody(req, limit);
-  res.setHeader('Connection', 'close');
   res.once('prefinish', () => lingerIfUnread(req));
   let body: Promise<Buffer> | null = null;
   return () => {
     if (body) return body;
-    if (!res.headersSent) res.removeHeader('Connection');
     if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
     body = readBody(req, limit);
     return body;
