@@ -17,14 +17,18 @@ describe('Dockerfile', () => {
     assert.deepEqual(lintDockerfile(dockerfile, ignore), []);
   });
 
-  it('builds in two stages; the final one installs with npm ci --omit=dev, as a non-root user', () => {
+  it('builds in three stages; node_modules from npm ci --omit=dev, slimmed; runs as the base image\'s user node', () => {
     const ins = parseDockerfile(dockerfile);
     const froms = ins.filter((i) => i.keyword === 'FROM');
-    assert.equal(froms.length, 2);
-    const final = ins.slice(ins.indexOf(froms[1]!));
-    assert.ok(final.some((i) => i.keyword === 'RUN' && /npm ci --omit=dev/.test(i.args)));
+    assert.deepEqual(froms.map((f) => f.args), ['node:20-bookworm-slim AS build', 'node:20-bookworm-slim AS deps', 'node:20-bookworm-slim']);
+    const deps = ins.slice(ins.indexOf(froms[1]!), ins.indexOf(froms[2]!));
+    const final = ins.slice(ins.indexOf(froms[2]!));
+    assert.ok(deps.some((i) => i.keyword === 'RUN' && /npm ci --omit=dev .*slim-node-modules\.sh/.test(i.args)));
+    assert.ok(final.some((i) => i.keyword === 'COPY' && i.args === '--from=deps /app/node_modules ./node_modules'));
     assert.ok(!ins.some((i) => /npm prune/.test(i.args)));
-    assert.equal(final.filter((i) => i.keyword === 'USER').at(-1)?.args, 'model-server');
+    // Issue 19: the official base image already has `node` (uid 1000); creating another uid-1000 user failed.
+    assert.ok(!ins.some((i) => i.keyword === 'RUN' && /useradd|adduser/.test(i.args)));
+    assert.equal(final.filter((i) => i.keyword === 'USER').at(-1)?.args, 'node');
     assert.deepEqual(JSON.parse(final.find((i) => i.keyword === 'ENTRYPOINT')!.args), ['node', '/home/model-server/app/docker/entrypoint.mjs']);
   });
 

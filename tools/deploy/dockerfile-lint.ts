@@ -187,7 +187,17 @@ export function lintDockerfile(text: string, dockerignore: string[] = [], repo =
   const find = (k: string): Instruction[] => last.filter((i) => i.keyword === k);
   const lastLine = last[0]?.line ?? 1;
   const runs = find('RUN').map((i) => i.args);
-  if (!runs.some((r) => /\bnpm ci\b[^&;]*--omit=dev/.test(r))) add('ORT001', lastLine, 'the final stage must install with `npm ci --omit=dev`');
+  // Production dependencies come from `npm ci --omit=dev`, in the final stage or in the stage whose
+  // node_modules the final stage copies (issue 19: that stage also drops other platforms' binaries).
+  const prodInstall = (rs: string[]): boolean => rs.some((r) => /\bnpm ci\b[^&;]*--omit=dev/.test(r));
+  const depsStage = stages(ins).find((st) => {
+    const name = /\bAS\s+(\S+)/i.exec(st[0]!.args)?.[1];
+    return name !== undefined && find('COPY').some((c) => c.args.includes(`--from=${name}`) && /node_modules/.test(c.args));
+  });
+  const depsRuns = (depsStage ?? []).filter((i) => i.keyword === 'RUN').map((i) => i.args);
+  if (!prodInstall(runs) && !prodInstall(depsRuns)) {
+    add('ORT001', lastLine, 'production dependencies must come from `npm ci --omit=dev` (final stage, or the stage it copies node_modules from)');
+  }
   if (runs.some((r) => /\bnpm prune\b/.test(r)) || ins.some((i) => i.keyword === 'RUN' && /\bnpm prune\b/.test(i.args))) {
     add('ORT001', lastLine, 'no `npm prune`: the final stage installs production dependencies itself');
   }
