@@ -34,8 +34,13 @@ import { startServer, type RunningServer } from '../server.js';
 import { exitProcess } from '../workers/lost-threads.js';
 import { parseServerArgs, USAGE, USAGE_LINE, UsageError, type ServerArgs } from './server-args.js';
 
-/** `${TMPDIR}/.ortserve.pid`, as torchserve's `${TMPDIR}/.model_server.pid`. */
-const pidFile = (): string => path.join(os.tmpdir(), '.ortserve.pid');
+/**
+ * `${TMPDIR}/.ortserve.pid`, as torchserve's `${TMPDIR}/.model_server.pid`: one server per host. `--pid-file`
+ * (ortserve's own) names another, so that servers with their own pid files run side by side and
+ * `--stop --pid-file X` stops the one that wrote X. Set once by main, before anything reads it.
+ */
+let pidFilePath = path.join(os.tmpdir(), '.ortserve.pid');
+const pidFile = (): string => pidFilePath;
 const KEY_FILE = 'key_file.json';
 const STOP_WAIT_MS = 60_000;
 const SCRIPT = fileURLToPath(import.meta.url);
@@ -305,6 +310,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE + CLIENT_COMMANDS);
     return 0;
   }
+  // Absolute: the background server is spawned with the same argv and must write the same file.
+  if (args.pidFile !== undefined) pidFilePath = path.resolve(args.pidFile);
   const pid = runningPid();
   if (args.version) {
     console.log(`ortserve Version is ${SERVER_VERSION}`);
@@ -312,7 +319,12 @@ async function main(argv: string[]): Promise<number> {
   }
   if (args.stop) return stop(pid);
   if (pid !== null) {
-    console.log('ortserve is already running, please use ortserve --stop to stop ortserve.');
+    const which = args.pidFile !== undefined ? ` --pid-file ${args.pidFile}` : '';
+    console.log(`ortserve is already running, please use ortserve --stop${which} to stop ortserve.`);
+    return 1;
+  }
+  if (args.pidFile !== undefined && !isDirectory(path.dirname(pidFile()))) {
+    console.log(`--pid-file: the directory ${path.dirname(pidFile())} does not exist.`);
     return 1;
   }
   let config: ServerConfig;

@@ -18,6 +18,8 @@ export interface ServerArgs {
   logConfig?: string;
   cppLogConfig?: string;
   pluginsPath?: string;
+  /** ortserve's own: the pid file of this server (default: the global one, as torchserve's). */
+  pidFile?: string;
   noConfigSnapshots: boolean;
   disableTokenAuth: boolean;
   enableModelApi: boolean;
@@ -27,7 +29,7 @@ export interface ServerArgs {
 export class UsageError extends Error {}
 
 type FlagKey = 'start' | 'stop' | 'foreground' | 'version' | 'help' | 'noConfigSnapshots' | 'disableTokenAuth' | 'enableModelApi';
-type ValueKey = 'modelStore' | 'workflowStore' | 'tsConfig' | 'logConfig' | 'cppLogConfig' | 'pluginsPath';
+type ValueKey = 'modelStore' | 'workflowStore' | 'tsConfig' | 'logConfig' | 'cppLogConfig' | 'pluginsPath' | 'pidFile';
 
 interface OptionSpec {
   /** Every spelling, as argparse lists them in messages (`-v/--version`). */
@@ -52,6 +54,7 @@ const OPTIONS: OptionSpec[] = [
   { names: ['--plugins-path', '--ppath'], kind: 'value', key: 'pluginsPath' },
   { names: ['--disable-token-auth', '--dt'], kind: 'flag', key: 'disableTokenAuth' },
   { names: ['--enable-model-api'], kind: 'flag', key: 'enableModelApi' },
+  { names: ['--pid-file'], kind: 'value', key: 'pidFile' },
 ];
 
 /** The mutually exclusive group of ts/arg_parser.py. */
@@ -148,7 +151,7 @@ export const USAGE_LINE = `usage: ortserve [-h] [-v | --start | --stop] [--ts-co
                 [--models MODEL_PATH1 MODEL_NAME=MODEL_PATH2... [MODEL_PATH1 MODEL_NAME=MODEL_PATH2... ...]]
                 [--log-config LOG_CONFIG] [--cpp-log-config CPP_LOG_CONFIG] [--foreground]
                 [--no-config-snapshots] [--plugins-path PLUGINS_PATH] [--disable-token-auth]
-                [--enable-model-api]`;
+                [--enable-model-api] [--pid-file PID_FILE]`;
 
 export const USAGE = `${USAGE_LINE}
 
@@ -182,4 +185,6 @@ options:
   --disable-token-auth, --dt
                         Disable token authorization
   --enable-model-api    Enable model registration and unregistration through the management API
+  --pid-file PID_FILE   ortserve only: the pid file of this server, for --start and --stop (default
+                        $TMPDIR/.ortserve.pid, one server per host); lets several servers run on one host
 `;
