@@ -13,8 +13,9 @@
  *   checks), and the CRD schemas get `additionalProperties: false` wherever they list properties.
  */
 import { readFileSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
@@ -109,8 +110,12 @@ type SchemaValidate = ((data: unknown) => boolean) & {
   errors?: Array<{ instancePath: string; message?: string; keyword?: string; params?: unknown }> | null;
 };
 
+/** kubernetes-models 4 (the line for Node 20) ships _schemas/ without exporting it: imported by file. */
+const K8S_SCHEMAS = path.join(path.dirname(createRequire(import.meta.url).resolve('kubernetes-models')), '_schemas');
+
 async function schemaValidator(t: K8sType): Promise<SchemaValidate> {
-  return ((await import(`kubernetes-models/_schemas/${t.schema}`)) as { validate: SchemaValidate }).validate;
+  const file = pathToFileURL(path.join(K8S_SCHEMAS, `${t.schema}.mjs`)).href;
+  return ((await import(file)) as { validate: SchemaValidate }).validate;
 }
 
 const ajvErrors = (errors: SchemaValidate['errors']): string =>
