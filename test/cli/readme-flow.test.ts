@@ -67,7 +67,8 @@ describe('README: the taxonomy classifier', () => {
   it("serves model-store/ as npm start does, and the README's curl prints a taxonomy per line of sample.txt", async () => {
     // npm start's command and config.properties, with free ports instead of 8080-8082.
     const start = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
-    const args = start.split(' ').slice(1);
+    // `exec node …`: npm start execs node so that signals reach the server (test/cli/npm-start.test.ts).
+    const args = start.replace(/^exec /, '').split(' ').slice(1);
     const config = readFileSync(path.join(root, 'config.properties'), 'utf8')
       .replace(/(_address=http:\/\/127\.0\.0\.1):\d+/g, '$1:0')
       .replace(/^model_store=.*$/m, `model_store=${path.join(root, 'model-store')}`);
