@@ -24,7 +24,8 @@ import {
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const monitoring = path.join(repo, 'monitoring');
 const dashboardFile = path.join(monitoring, 'grafana', 'ortserve.json');
-const DATASOURCE = { type: 'prometheus', uid: 'prometheus' };
+/** Filled in by Grafana's import (__inputs), resolved by the DS_PROMETHEUS variable where provisioned (issue 19). */
+const DATASOURCE = { type: 'prometheus', uid: '${DS_PROMETHEUS}' };
 
 const dashboard = JSON.parse(readFileSync(dashboardFile, 'utf8')) as Dashboard;
 const queries = dashboardQueries(dashboard);
@@ -50,11 +51,25 @@ function isDocumented(metric: string, doc: { names: Set<string>; prefixes: strin
 }
 
 describe('monitoring/grafana/ortserve.json', () => {
-  it('is a Grafana 10 dashboard with uid ortserve and no ${DS_…} inputs', () => {
+  it('is a Grafana 10 dashboard with uid ortserve that imports into any Grafana: a DS_PROMETHEUS datasource input', () => {
     assert.equal(dashboard.uid, 'ortserve');
     assert.ok(dashboard.schemaVersion >= 36 && dashboard.schemaVersion <= 41, `schemaVersion ${dashboard.schemaVersion}`);
-    assert.equal(dashboard.__inputs, undefined);
-    assert.doesNotMatch(readFileSync(dashboardFile, 'utf8'), /\$\{DS_/);
+    assert.deepEqual(
+      (dashboard.__inputs ?? []).map((i) => [i.name, i.type, i.pluginId]),
+      [['DS_PROMETHEUS', 'datasource', 'prometheus']],
+    );
+    // No datasource uid of one particular Grafana is left (the import would keep it as it is).
+    const text = readFileSync(dashboardFile, 'utf8');
+    assert.doesNotMatch(text, /"uid":\s*"prometheus"/);
+    assert.deepEqual([...new Set(text.match(/\$\{DS_[A-Z_]+\}/g))], ['${DS_PROMETHEUS}']);
+  });
+
+  it('resolves ${DS_PROMETHEUS} when provisioned too: a datasource variable of that name, Prometheus type', () => {
+    const v = dashboard.templating.list.find((x) => x.name === 'DS_PROMETHEUS');
+    assert.ok(v, 'variable DS_PROMETHEUS');
+    assert.equal(v.type, 'datasource');
+    assert.equal(v.query, 'prometheus');
+    assert.deepEqual(v.current, {}, 'no datasource of one Grafana pre-selected: the default Prometheus');
   });
 
   it('has the model and reference_window variables', () => {

@@ -27,6 +27,8 @@ export interface Dashboard {
   uid: string;
   title: string;
   schemaVersion: number;
+  /** Grafana's import asks for these (DS_PROMETHEUS) and substitutes `${NAME}` throughout. */
+  __inputs?: Array<{ name: string; type: string; pluginId: string; [key: string]: unknown }>;
   panels: Panel[];
   templating: { list: Array<{ name: string; type: string; query?: unknown; [key: string]: unknown }> };
   [key: string]: unknown;
