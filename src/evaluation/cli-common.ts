@@ -70,10 +70,32 @@ export interface CommonSettings {
 type CommandOptions = NonNullable<ParseArgsConfig['options']>;
 export type ParsedCommand<O extends CommandOptions> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>>;
 
+/**
+ * Options whose value may begin with `-`: keys are base64url, so one in 64 starts with a dash, and
+ * parseArgs refuses `--token -AbC…` as ambiguous. Their next argument is always taken as the value.
+ */
+const DASH_VALUE_OPTIONS: ReadonlySet<string> = new Set(['--token']);
+
+/** `--token X` as `--token=X`, for the options above. */
+export function joinDashValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (DASH_VALUE_OPTIONS.has(arg) && next !== undefined) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
 /** parseArgs with its errors turned into UsageError. */
 export function parseCommand<O extends CommandOptions>(argv: string[], options: O): ParsedCommand<O> {
   try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    return parseArgs({ args: joinDashValues(argv), options, allowPositionals: true, strict: true });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
