@@ -6,9 +6,9 @@
  * one session run.
  */
 import type ort from 'onnxruntime-node';
-import type { Context, ResponseValue } from '../handler-api/index.js';
+import type { ResponseValue } from '../handler-api/index.js';
 import { softmax } from './text/batch.js';
-import { imageInput, runImages, type ImageInput } from './vision/model-io.js';
+import { runImages } from './vision/model-io.js';
 import type { VisionKind } from './vision/settings.js';
 import type { ChwTensor } from './vision/transforms.js';
 import { VisionHandler, type VisionResults } from './vision/vision-handler.js';
@@ -29,13 +29,6 @@ function rankedJson(ranked: Ranked): string {
 
 export default class ImageClassifierHandler extends VisionHandler<Ranked> {
   protected readonly kind: VisionKind = 'image_classifier';
-  private input!: ImageInput;
-
-  override async initialize(context: Context): Promise<void> {
-    await super.initialize(context);
-    this.input = imageInput(this.session as ort.InferenceSession, this.kind);
-  }
-
   protected async run(images: ChwTensor[]): Promise<Ranked[]> {
     const session = this.session as ort.InferenceSession;
     return runImages(session, this.input, images, (outputs, count) => {

@@ -5,8 +5,7 @@
  * of every pixel and its probability, `[H][W][class, probability]` (softmax over the classes).
  */
 import type ort from 'onnxruntime-node';
-import type { Context } from '../handler-api/index.js';
-import { imageInput, runImages, type ImageInput } from './vision/model-io.js';
+import { runImages } from './vision/model-io.js';
 import type { VisionKind } from './vision/settings.js';
 import type { ChwTensor } from './vision/transforms.js';
 import { VisionHandler } from './vision/vision-handler.js';
@@ -15,13 +14,6 @@ type PixelClasses = Array<Array<[number, number]>>;
 
 export default class ImageSegmenterHandler extends VisionHandler<PixelClasses> {
   protected readonly kind: VisionKind = 'image_segmenter';
-  private input!: ImageInput;
-
-  override async initialize(context: Context): Promise<void> {
-    await super.initialize(context);
-    this.input = imageInput(this.session as ort.InferenceSession, this.kind);
-  }
-
   protected async run(images: ChwTensor[]): Promise<PixelClasses[]> {
     const session = this.session as ort.InferenceSession;
     return runImages(session, this.input, images, (outputs, count) => {

@@ -7,7 +7,7 @@
  */
 import type ort from 'onnxruntime-node';
 import type { Context } from '../handler-api/index.js';
-import { imageInput, runImages, type ImageInput } from './vision/model-io.js';
+import { runImages, type ImageInput } from './vision/model-io.js';
 import type { VisionKind } from './vision/settings.js';
 import type { ChwTensor } from './vision/transforms.js';
 import { VisionHandler } from './vision/vision-handler.js';
@@ -22,12 +22,9 @@ function outputNamed(outputs: ort.InferenceSession.OnnxValueMapType, names: read
 
 export default class ObjectDetectorHandler extends VisionHandler<Detection[]> {
   protected readonly kind: VisionKind = 'object_detector';
-  private input!: ImageInput;
-
   override async initialize(context: Context): Promise<void> {
     await super.initialize(context);
     const session = this.session as ort.InferenceSession;
-    this.input = imageInput(session, this.kind);
     if (session.outputNames.length < 3) throw new Error('object_detector needs a model with boxes, labels and scores outputs');
   }
 

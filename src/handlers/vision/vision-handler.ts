@@ -5,8 +5,10 @@
  * reason while the other requests of its batch are answered.
  */
 import { BaseHandler, PredictionException, type Context, type RequestRow, type ResponseValue } from '../../handler-api/index.js';
+import type ort from 'onnxruntime-node';
 import { decodeImage, ImageInputError } from './decode.js';
 import { parseVisionRequest, type VisionInput } from './inputs.js';
+import { imageInput, type ImageInput } from './model-io.js';
 import { readVisionSettings, type VisionKind, type VisionSettings } from './settings.js';
 import { toTensor, type ChwTensor } from './transforms.js';
 
@@ -34,10 +36,13 @@ function tensorInput(input: Extract<VisionInput, { kind: 'tensor' }>): ChwTensor
 export abstract class VisionHandler<R> extends BaseHandler<PreparedImages, VisionResults<R>> {
   protected abstract readonly kind: VisionKind;
   protected settings!: VisionSettings;
+  /** The model's image input: its name and the batch and size it takes. */
+  protected input!: ImageInput;
 
   override async initialize(context: Context): Promise<void> {
     await super.initialize(context);
     if (!this.session) throw new Error(`${this.kind} needs an ONNX model file (serializedFile in the manifest)`);
+    this.input = imageInput(this.session as ort.InferenceSession, this.kind);
     const yaml = context.modelYamlConfig['handler'];
     this.settings = readVisionSettings(this.kind, typeof yaml === 'object' && yaml !== null ? (yaml as Record<string, unknown>) : {});
   }
