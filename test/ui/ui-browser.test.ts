@@ -87,7 +87,9 @@ describe('/ui in headless Chromium', () => {
     const response = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().includes('/predictions/'));
     await act();
     await response;
-    await page.waitForFunction("document.getElementById('result').getAttribute('aria-busy') === 'false'");
+    // A selector wait, not waitForFunction: Playwright polls a function predicate with eval in the page,
+    // which the page's Content-Security-Policy (no 'unsafe-eval') refuses whenever the first check fails.
+    await page.locator('#result[aria-busy="false"]').waitFor({ state: 'attached' });
   }
 
   async function classify(model: string, event: string): Promise<void> {
