@@ -13,12 +13,12 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { BadRequestException, toServeError } from '../errors.js';
+import { toServeError } from '../errors.js';
 import { submitPrediction, type Submission } from '../inference/submit.js';
 import type { WireRequest, WireResponse } from '../workers/messages.js';
 import { checkToken } from './auth.js';
 import type { GrpcDeps } from './deps.js';
-import { grpcCode, grpcError, javaClassName, serveErrorToGrpc } from './status.js';
+import { grpcCode, javaClassName, MissingParameter, serveErrorToGrpc } from './status.js';
 
 export interface PredictionsRequest {
   model_name: string;
@@ -37,21 +37,6 @@ export interface PredictionResponse {
   prediction: Buffer;
   sequence_id?: string;
   status?: RpcStatus;
-}
-
-/**
- * A missing model_name or sequence_id: TorchServe answers INTERNAL (not INVALID_ARGUMENT), tagged
- * `BadRequestException.()` instead of a class name.
- */
-class MissingParameter extends BadRequestException {
-  constructor(parameter: 'model_name' | 'sequenceId') {
-    super(`Parameter ${parameter} is required.`);
-  }
-}
-
-function toGrpc(err: unknown): Partial<ServiceError> {
-  if (err instanceof MissingParameter) return grpcError(Code.INTERNAL, `${err.message}\nBadRequestException.()`);
-  return serveErrorToGrpc(err);
 }
 
 function bytes(body: Uint8Array): Buffer {
@@ -150,7 +135,7 @@ export function inferenceService(deps: GrpcDeps): UntypedServiceImplementation {
       void predictParts(deps, call.request, (cb) => call.once('cancelled', cb), null).then((r) => {
         if (call.cancelled) return;
         if ('final' in r) callback(null, { prediction: bytes(r.final.body) });
-        else callback(toGrpc(r.error));
+        else callback(serveErrorToGrpc(r.error));
       });
     },
 
@@ -166,7 +151,7 @@ export function inferenceService(deps: GrpcDeps): UntypedServiceImplementation {
           write(r.final);
           call.end();
         } else {
-          call.emit('error', toGrpc(r.error));
+          call.emit('error', serveErrorToGrpc(r.error));
         }
       });
     },

@@ -4,7 +4,7 @@
  * name of the exception (its canonical name, as `Status.augmentDescription(e.getClass().getCanonicalName())`).
  */
 import { Metadata, status as Code, type ServiceError } from '@grpc/grpc-js';
-import { toServeError, type ServeError } from '../errors.js';
+import { BadRequestException, toServeError, type ServeError } from '../errors.js';
 
 /** GRPCUtils.getGRPCStatusCode. */
 export function grpcCode(httpStatus: number): Code {
@@ -55,8 +55,19 @@ export function grpcError(code: Code, details: string): Partial<ServiceError> {
   return { code, details, metadata: new Metadata() };
 }
 
+/**
+ * A missing required field (model_name, name, sequence_id): TorchServe answers INTERNAL (not
+ * INVALID_ARGUMENT), tagged `BadRequestException.()` instead of a class name.
+ */
+export class MissingParameter extends BadRequestException {
+  constructor(parameter: 'model_name' | 'name' | 'sequenceId') {
+    super(`Parameter ${parameter} is required.`);
+  }
+}
+
 /** Any error of the server as TorchServe's gRPC frontend reports it. */
 export function serveErrorToGrpc(err: unknown): Partial<ServiceError> {
+  if (err instanceof MissingParameter) return grpcError(Code.INTERNAL, `${err.message}\nBadRequestException.()`);
   const e: ServeError = toServeError(err);
   return grpcError(grpcCode(e.status), `${e.message}\n${javaClassName(e.type)}`);
 }
