@@ -1,7 +1,7 @@
 /**
  * TorchServe's gRPC protos (spec §9), loaded at run time from the repository's `proto/` folder, the same
- * files clients generate their stubs from: `inference.proto`, `management.proto` and `google/rpc/status.proto`
- * (google/protobuf's well-known types come with protobufjs).
+ * files clients generate their stubs from: `inference.proto`, `management.proto`, `google/rpc/status.proto`
+ * and the KServe v2 `open_inference_grpc.proto` (google/protobuf's well-known types come with protobufjs).
  */
 import { fileURLToPath } from 'node:url';
 import { loadPackageDefinition, type GrpcObject, type ServiceClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
@@ -22,12 +22,13 @@ export const PROTO_LOADER_OPTIONS: Options = {
 
 export const INFERENCE_SERVICE = 'org.pytorch.serve.grpc.inference.InferenceAPIsService';
 export const MANAGEMENT_SERVICE = 'org.pytorch.serve.grpc.management.ManagementAPIsService';
+export const OIP_SERVICE = 'org.pytorch.serve.grpc.openinference.GRPCInferenceService';
 
 let loaded: GrpcObject | null = null;
 
-/** Both protos as one grpc-js package tree (loaded once). */
+/** The protos as one grpc-js package tree (loaded once). */
 export function grpcPackages(): GrpcObject {
-  loaded ??= loadPackageDefinition(loadSync(['inference.proto', 'management.proto'], PROTO_LOADER_OPTIONS));
+  loaded ??= loadPackageDefinition(loadSync(['inference.proto', 'management.proto', 'open_inference_grpc.proto'], PROTO_LOADER_OPTIONS));
   return loaded;
 }
 

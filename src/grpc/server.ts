@@ -2,13 +2,17 @@
  * The two gRPC listeners (spec §9): the inference service on `grpc_inference_address:grpc_inference_port`
  * (default 127.0.0.1:7070) and the management service on `grpc_management_address:_port` (7071), each its
  * own grpc-js server, like TorchServe's two Netty gRPC servers. Plaintext HTTP/2; port 0 binds a free port.
+ * The inference server also serves the KServe v2 `GRPCInferenceService`, as TorchServe's ModelServer adds
+ * it to its inference server (there only with `ts_open_inference_protocol=true`; here always, as the OIP
+ * REST routes are).
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { accessInterceptor } from './access.js';
 import { inferenceService } from './inference-service.js';
 import type { GrpcDeps } from './deps.js';
 import { managementService } from './management-service.js';
-import { INFERENCE_SERVICE, MANAGEMENT_SERVICE, serviceDefinition } from './protos.js';
+import { oipService } from './oip-service.js';
+import { INFERENCE_SERVICE, MANAGEMENT_SERVICE, OIP_SERVICE, serviceDefinition } from './protos.js';
 
 export interface GrpcListener {
   /** `host:port` as bound (a gRPC target clients can dial; IPv6 hosts in brackets). */
@@ -66,6 +70,7 @@ function newServer(deps: GrpcDeps): Server {
 export async function startGrpcServers(deps: GrpcDeps): Promise<GrpcListeners> {
   const inferenceServer = newServer(deps);
   inferenceServer.addService(serviceDefinition(INFERENCE_SERVICE), inferenceService(deps));
+  inferenceServer.addService(serviceDefinition(OIP_SERVICE), oipService(deps));
   const managementServer = newServer(deps);
   managementServer.addService(serviceDefinition(MANAGEMENT_SERVICE), managementService(deps));
   const { host: ih, port: ip } = deps.config.grpcInference;

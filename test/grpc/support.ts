@@ -31,6 +31,9 @@ const definition = loadSync(['inference.proto', 'management.proto'], {
 const pkg = loadPackageDefinition(definition) as any;
 const InferenceClient = pkg.org.pytorch.serve.grpc.inference.InferenceAPIsService as ServiceClientConstructor;
 const ManagementClient = pkg.org.pytorch.serve.grpc.management.ManagementAPIsService as ServiceClientConstructor;
+// KServe v2 from its own file alone, as a KServe / Triton client would load it.
+const oipDefinition = loadSync('open_inference_grpc.proto', { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [PROTO_DIR] });
+const OipClient = (loadPackageDefinition(oipDefinition) as any).org.pytorch.serve.grpc.openinference.GRPCInferenceService as ServiceClientConstructor;
 
 export type AnyClient = Client & Record<string, (...args: unknown[]) => unknown>;
 
@@ -39,6 +42,11 @@ const CHANNEL_OPTIONS = { 'grpc.enable_http_proxy': 0 };
 
 export function inferenceClient(s: TestServer): AnyClient {
   return new InferenceClient(s.grpcInferenceUrl!, credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as AnyClient;
+}
+
+/** The KServe v2 `GRPCInferenceService` on the inference listener. */
+export function oipClient(s: TestServer): AnyClient {
+  return new OipClient(s.grpcInferenceUrl!, credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as AnyClient;
 }
 
 export function managementClient(s: TestServer): AnyClient {
