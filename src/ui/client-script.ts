@@ -6,10 +6,12 @@
  * and every string that comes from the server is written with textContent, never parsed as HTML.
  *
  * What it does: reads the inference key (kept in sessionStorage only), loads `GET /ui/models` into the
- * model and version pickers, POSTs `{"text", "top_k": 10}` to `/predictions/{model}[/{version}]` and draws
- * the answer: a list of {label, score} as one bar chart, an object of such lists (the events model's
- * taxonomy / subtaxonomy) as one chart per key, anything else as text, and errors in TorchServe's
- * {code, type, message} shape as a readable message.
+ * model and version pickers, splits the text into its non-empty lines as the API splits a text body
+ * (`curl -T` of three lines gets three labels), POSTs `{"text": line, "top_k": 10}` per line to
+ * `/predictions/{model}[/{version}]` and draws one result card per line, in order, each with its answer:
+ * a list of {label, score} as one bar chart, an object of such lists (the events model's taxonomy /
+ * subtaxonomy) as one chart per key, anything else as text, and errors in TorchServe's
+ * {code, type, message} shape as a readable message. Empty text gets a message, not a silent no-op.
  */
 export const UI_SCRIPT: string = `
 'use strict';
@@ -21,6 +23,8 @@ export const UI_SCRIPT: string = `
   var eventText = byId('event'), classifyBtn = byId('classify'), busy = byId('busy');
   var result = byId('result');
   var models = [];
+  // One request per line: more than a page can show usefully; a file of any size goes to the API.
+  var MAX_LINES = 100;
 
   function node(tag, className, text) {
     var n = document.createElement(tag);
@@ -133,23 +137,38 @@ export const UI_SCRIPT: string = `
     result.replaceChildren(heading, node('p', 'meta', meta));
   }
 
-  function render(status, body, meta) {
-    resetResult(meta);
-    if (status >= 400) { result.append(httpError(status, body)); return; }
+  // What one answer looks like, appended to its line's card.
+  function renderAnswer(card, status, body) {
+    if (status >= 400) { card.append(httpError(status, body)); return; }
     var v = body.isJson ? body.json : body.text;
-    if (v === '') { result.append(node('p', 'none', 'The model sent an empty answer.')); return; }
-    if (isScored(v)) { result.append(labelBlock(v, 'Label probabilities')); return; }
+    if (v === '') { card.append(node('p', 'none', 'The model sent an empty answer.')); return; }
+    if (isScored(v)) { card.append(labelBlock(v, 'Label probabilities')); return; }
     if (isGrouped(v)) {
       Object.keys(v).forEach(function (key) {
         var section = node('section', 'group');
         section.append(node('h3', null, key));
         if (isScored(v[key])) section.append(labelBlock(v[key], key + ' probabilities'));
         else section.append(node('p', 'none', '—'));
-        result.append(section);
+        card.append(section);
       });
       return;
     }
-    result.append(node('pre', 'raw', typeof v === 'string' ? v : JSON.stringify(v, null, 2)));
+    card.append(node('pre', 'raw', typeof v === 'string' ? v : JSON.stringify(v, null, 2)));
+  }
+
+  // A card per line: the line as sent, then its answer or its error.
+  function lineCard(index, line) {
+    var card = node('article', 'line-result');
+    card.setAttribute('aria-label', 'Line ' + (index + 1));
+    var text = node('p', 'line-text');
+    text.append(node('span', 'line-number', (index + 1) + '.'), node('span', null, line));
+    card.append(text);
+    return card;
+  }
+
+  // The API's split of a text body: lines, without the blank ones.
+  function eventLines(text) {
+    return text.split(/\\r?\\n/).filter(function (line) { return line.trim() !== ''; });
   }
 
   function isModel(m) {
@@ -208,30 +227,56 @@ export const UI_SCRIPT: string = `
   });
   modelSel.addEventListener('change', fillVersions);
 
+  async function classifyLine(url, line) {
+    try {
+      var res = await fetch(url, {
+        method: 'POST',
+        headers: authHeaders({ 'Content-Type': 'application/json' }),
+        body: JSON.stringify({ text: line, top_k: 10 }),
+        cache: 'no-store',
+      });
+      return { status: res.status, body: await readBody(res) };
+    } catch (err) {
+      return { error: err };
+    }
+  }
+
   form.addEventListener('submit', async function (ev) {
     ev.preventDefault();
     var model = modelSel.value;
     if (!model) return;
     var version = versionSel.value;
+    var meta = model + ' · ' + (version || 'default version');
+    var lines = eventLines(eventText.value);
+    if (lines.length === 0) {
+      resetResult(meta);
+      result.append(errorBox('Nothing to classify', 'Type or paste an event first: one event per line.', ''));
+      eventText.focus();
+      return;
+    }
+    if (lines.length > MAX_LINES) {
+      resetResult(meta);
+      result.append(errorBox('Too many lines', 'The page classifies up to ' + MAX_LINES + ' lines at a time; this text has ' +
+        lines.length + '.', 'Send a larger file to the API instead: curl -T file.txt, one label per line.'));
+      return;
+    }
     var url = '/predictions/' + encodeURIComponent(model) + (version ? '/' + encodeURIComponent(version) : '');
     storeKey(keyInput.value.trim());
     classifyBtn.disabled = true;
     result.setAttribute('aria-busy', 'true');
     busy.textContent = 'Classifying…';
     var started = performance.now();
-    var meta = model + ' · ' + (version || 'default version');
     try {
-      var res = await fetch(url, {
-        method: 'POST',
-        headers: authHeaders({ 'Content-Type': 'application/json' }),
-        body: JSON.stringify({ text: eventText.value, top_k: 10 }),
-        cache: 'no-store',
+      // All lines at once: the server batches them, as it batches the lines of one text body.
+      var answers = await Promise.all(lines.map(function (line) { return classifyLine(url, line); }));
+      resetResult(meta + ' · ' + lines.length + (lines.length === 1 ? ' line' : ' lines') + ' · ' +
+        Math.round(performance.now() - started) + ' ms');
+      answers.forEach(function (a, i) {
+        var card = lineCard(i, lines[i]);
+        if (a.error !== undefined) card.append(networkError(a.error));
+        else renderAnswer(card, a.status, a.body);
+        result.append(card);
       });
-      var body = await readBody(res);
-      render(res.status, body, meta + ' · ' + Math.round(performance.now() - started) + ' ms');
-    } catch (err) {
-      resetResult(meta);
-      result.append(networkError(err));
     } finally {
       classifyBtn.disabled = models.length === 0;
       result.setAttribute('aria-busy', 'false');

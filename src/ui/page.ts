@@ -42,9 +42,9 @@ export const UI_PAGE: string = `<!doctype html>
       <div class="grow"><label for="version">Version</label><select id="version" name="version" disabled></select></div>
     </div>
     <label for="event">Event</label>
-    <textarea id="event" name="event" rows="5" required aria-describedby="event-help"
+    <textarea id="event" name="event" rows="5" aria-describedby="event-help"
       placeholder="e.g. Jazz concert tonight at the old theatre, 20:30, free entry"></textarea>
-    <p id="event-help" class="help">Any text: a title, a description, or both. Ctrl+Enter classifies too.</p>
+    <p id="event-help" class="help">One event per line (a title, a description, or both): each line gets its own answer, as with the API. Ctrl+Enter classifies too.</p>
     <div class="actions">
       <button id="classify" type="submit" disabled>Classify</button>
       <span id="busy" class="status" role="status" aria-live="polite"></span>
@@ -53,7 +53,7 @@ export const UI_PAGE: string = `<!doctype html>
 
   <section id="result" class="card" aria-live="polite" aria-labelledby="result-title">
     <h2 id="result-title">Result</h2>
-    <p class="meta">The label and its probability appear here.</p>
+    <p class="meta">The label of each line and its probability appear here.</p>
   </section>
 </main>
 <script>${UI_SCRIPT}</script>

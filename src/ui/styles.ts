@@ -61,5 +61,9 @@ button:disabled, select:disabled { opacity: .55; cursor: not-allowed; }
 }
 .error { background: var(--err-bg); border: 1px solid var(--err-line); color: var(--err-text); border-radius: 6px; padding: .6rem .8rem; margin: .5rem 0 0; }
 .error-title { font-weight: 700; }
+.line-result { border-top: 1px solid var(--line); padding: .75rem 0 .25rem; }
+.line-result:first-of-type { border-top: 0; padding-top: 0; }
+.line-text { font-weight: 600; margin: 0 0 .5rem; overflow-wrap: anywhere; }
+.line-number { color: var(--muted); font-variant-numeric: tabular-nums; margin-right: .5rem; }
 .error .help { color: inherit; opacity: .85; }
 `;

@@ -139,6 +139,54 @@ describe('/ui in headless Chromium', () => {
     assert.equal((await page.evaluate<Chart[]>(READ_CHARTS)).length, 1);
   });
 
+  it('classifies a pasted multi-line text line by line, as the API does, with one card per line', async () => {
+    await connect();
+    const lines = ['Jazz concert tonight at the old theatre', 'Marathon registration opens next week', 'Football derby on Sunday'];
+    // Blank and whitespace-only lines are dropped, as the API drops them from a text body.
+    await classify('clf', `${lines[0]}\n\n${lines[1]}\r\n   \n${lines[2]}\n`);
+    const cards = page.locator('#result .line-result');
+    assert.equal(await cards.count(), 3);
+    assert.deepEqual(await cards.locator('.line-text').allTextContents(), lines.map((l, i) => `${i + 1}.${l}`));
+    const labels = await Promise.all([0, 1, 2].map((i) => cards.nth(i).locator('.answer-label').textContent()));
+
+    // The same text as a plain body (what `curl -T` sends): one label per line, in order.
+    const res = await fetch(`${s.inferenceUrl}/predictions/clf`, {
+      method: 'POST',
+      headers: { ...s.auth('inference'), 'Content-Type': 'text/plain' },
+      body: lines.join('\n'),
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual(labels, await res.json());
+
+    // Each card holds its own line's answer: only the lines with "concert" get a subtaxonomy chart.
+    await classify('events', `Rock concert in the park\nMarathon registration opens next week\nConcert of the choir`);
+    assert.deepEqual(await cards.locator('.line-text').allTextContents(), ['1.Rock concert in the park', '2.Marathon registration opens next week', '3.Concert of the choir']);
+    const charts = await Promise.all([0, 1, 2].map((i) => cards.nth(i).locator('.chart').count()));
+    assert.deepEqual(charts, [2, 1, 1], 'concert (lower case) matches lines 1 only; line 3 has "Concert"');
+    assert.match((await page.locator('#result .meta').textContent())!, /events · default version · 3 lines · \d+ ms/);
+  });
+
+  it('says so when Classify is pressed with no text, and sends nothing', async () => {
+    await connect();
+    let posts = 0;
+    page.on('request', (r) => {
+      if (r.method() === 'POST') posts++;
+    });
+    for (const empty of ['', ' \n\t\n ']) {
+      // A result first, so that the message below is this click's.
+      await classify('clf', EVENT);
+      assert.equal(await page.locator('#result .line-result').count(), 1);
+      const before = posts;
+      await page.getByLabel('Event').fill(empty);
+      await page.getByRole('button', { name: 'Classify' }).click();
+      await page.locator('#result [role=alert]', { hasText: 'Nothing to classify' }).waitFor();
+      assert.match((await page.locator('#result .error-message').textContent())!, /one event per line/);
+      assert.equal(await page.locator('#result .line-result').count(), 0);
+      assert.equal(await page.evaluate<string | undefined>('document.activeElement?.id'), 'event', 'the event box has the focus');
+      assert.equal(posts, before, 'no request for an empty text');
+    }
+  });
+
   it('shows any other answer as text, escaped', async () => {
     await connect();
     await classify('events', 'plain:<b id="injected">not bold</b>');
