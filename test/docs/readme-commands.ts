@@ -206,8 +206,9 @@ describe('README.md: every shell block runs as written', () => {
         const outcome = await runBlock(block);
         await stopDaemon();
         if (outcome.ok) return;
-        if (attempt < ATTEMPTS && /EADDRINUSE|address already in use/i.test(outcome.log)) {
-          console.log(`# block ${block.index}: a port was taken meanwhile; attempt ${attempt + 1} on a reset copy`);
+        const taken = /^.*(EADDRINUSE|address already in use).*$/im.exec(outcome.log);
+        if (attempt < ATTEMPTS && taken) {
+          console.log(`# block ${block.index}: a port was taken meanwhile (${taken[0].trim()}); attempt ${attempt + 1} on a reset copy`);
           git('checkout', '-q', '.');
           git('clean', '-fdxq', '-e', 'node_modules', '-e', 'dist');
           continue;
@@ -233,6 +234,8 @@ describe('README.md: every shell block runs as written', () => {
     const head = await step(first);
     if (head && head.code !== 0) return { ok: false, log };
     if (!server) return check(block, head, log);
+    // The head may have taken minutes (npm install): check the ports again right before the server binds them.
+    await waitForPorts();
     const bg = new BackgroundServer(server.command, copy, env);
     try {
       await bg.started();
