@@ -69,8 +69,10 @@ describe('JobQueue, adaptive scheduler', () => {
     const q = new JobQueue(10);
     const old = new Job({ requestId: 'old', headers: {}, parameters: [] }, 1, performance.now() - 5000);
     q.offer(old);
-    q.offer(job('fresh', 1));
+    // The fresh job's arrival is `++clock`: set the clock first, or the job dates from the previous tests'
+    // small clock values and is itself expired once the process is more than clientTimeoutMs old.
     clock = performance.now();
+    q.offer(job('fresh', 1));
     const batch = await q.nextBatch({ ...adaptive, clientTimeoutMs: 1000 }, new AbortController().signal);
     assert.deepEqual(ids(batch), ['fresh']);
     const outcome = await old.outcome;
