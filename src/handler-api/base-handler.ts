@@ -3,6 +3,7 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { isPyTorchWeights, pytorchWeightsMessage } from '../archive/torchserve-only.js';
 import type { Context } from './context.js';
+import { openModelSession } from './model-session.js';
 import type { Handler, RequestRow, ResponseValue } from './types.js';
 
 /** Thrown by a handler to answer with its own status and message (TorchServe's PredictionException). */
@@ -17,8 +18,13 @@ export class PredictionException extends Error {
 
 /** Options every ONNX session of a worker should use: bounded threads, full graph optimisation. */
 export function sessionOptions(context: Context): ort.InferenceSession.SessionOptions {
+  return threadSessionOptions(context.systemProperties.intra_op_threads);
+}
+
+/** `sessionOptions` for a given intra-op thread count. */
+export function threadSessionOptions(intraOpThreads: number): ort.InferenceSession.SessionOptions {
   return {
-    intraOpNumThreads: context.systemProperties.intra_op_threads,
+    intraOpNumThreads: intraOpThreads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
@@ -46,7 +52,8 @@ export function loadIndexToName(modelDir: string): Record<string, string> | null
 
 /**
  * The handler to extend, as TorchServe's BaseHandler: `initialize` opens the archive's serialized
- * `.onnx` file in an ONNX Runtime session (with the worker's thread budget) and reads
+ * `.onnx` file in an ONNX Runtime session (with the worker's thread budget, sharing the weights with the
+ * version's other workers) and reads
  * `index_to_name.json`; `handle` runs `preprocess` → `inference` → `postprocess`, timing each phase
  * (`context.observations`) and the three together (TorchServe's `PredictionTime` metric).
  */
@@ -68,7 +75,7 @@ export abstract class BaseHandler<Pre = Record<string, ort.Tensor>, Out = ort.In
       if (!existsSync(file)) throw new Error(`Missing the model file: ${serialized}`);
       // ONNX Runtime would only say "Protobuf parsing failed": say what the file is and what to do.
       if (isPyTorchWeights(serialized)) throw new Error(pytorchWeightsMessage(serialized));
-      this.session = await ort.InferenceSession.create(file, sessionOptions(context));
+      this.session = await openModelSession(file, sessionOptions(context), context.systemProperties.shared_weights_dir ?? null);
     }
     this.mapping = loadIndexToName(this.modelDir);
     this.initialized = true;

@@ -8,6 +8,7 @@ export { sendIntermediatePredictResponse } from './streaming.js';
 export { CachingMetric, Dimension, MetricsCache, MetricsCacheError, MetricTypes, type MetricDeclaration, type MetricType, type MetricUpdate } from './metrics.js';
 export { BatchObservations, type BatchReport, type HandlerPhase } from './observations.js';
 export { BaseHandler, PredictionException, loadIndexToName, sessionOptions } from './base-handler.js';
+export { openModelSession } from './model-session.js';
 export type {
   HandleFunction,
   Handler,

@@ -23,6 +23,11 @@ export interface SystemProperties {
   limit_max_image_pixels: boolean;
   /** ortserve: ONNX Runtime intra-op threads this worker may use. */
   intra_op_threads: number;
+  /**
+   * ortserve: where the version's shared ORT-format model files live (`openModelSession`); null when the
+   * version's workers each load a private copy of the weights (model-config.yaml `sharedWeights: false`).
+   */
+  shared_weights_dir?: string | null;
 }
 
 /** Everything a worker knows about the model version it serves. */

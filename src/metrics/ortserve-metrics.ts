@@ -17,6 +17,8 @@ export interface VersionState {
   /** Jobs answered 503 after waiting longer than clientTimeoutInMills (JobQueue.droppedExpired). */
   droppedExpired: number;
   workers: ReadonlyArray<{ state: string; busy: boolean }>;
+  /** The version's operating point (issue 16); `source` says whether it was calibrated. */
+  operatingPoint?: { workers: number; intraOpThreads: number; batchSize: number; source: string };
 }
 
 export type StateSource = () => Iterable<VersionState>;
@@ -148,6 +150,23 @@ export class OrtserveMetrics {
             const n = v.workers.filter((w) => (s === 'busy' ? w.state === 'ready' && w.busy : s === 'ready' ? w.state === 'ready' && !w.busy : w.state === s)).length;
             this.set({ model: v.model, version: v.version, state: s }, n);
           }
+        }
+      },
+    });
+    new Gauge({
+      name: 'ortserve_operating_point',
+      help: 'The layout a model version runs with (workers, intra_op_threads, batch_size); source: explicit, calibrating, calibrated or default',
+      labelNames: [...MV, 'setting', 'source'],
+      registers,
+      collect() {
+        this.reset();
+        for (const v of state()) {
+          const p = v.operatingPoint;
+          if (!p) continue;
+          const labels = { model: v.model, version: v.version, source: p.source };
+          this.set({ ...labels, setting: 'workers' }, p.workers);
+          this.set({ ...labels, setting: 'intra_op_threads' }, p.intraOpThreads);
+          this.set({ ...labels, setting: 'batch_size' }, p.batchSize);
         }
       },
     });

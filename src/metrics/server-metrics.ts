@@ -160,5 +160,6 @@ export function versionStates(manager: ModelManager): VersionState[] {
     droppedCancelled: mv.queue.droppedCancelled,
     droppedExpired: mv.queue.droppedExpired,
     workers: mv.workerList,
+    operatingPoint: mv.operatingPoint,
   }));
 }

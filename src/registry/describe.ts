@@ -60,6 +60,9 @@ export function describeVersion(v: ModelVersion, customizedMetadata?: unknown): 
       }),
     ),
     jobQueueStatus: { remainingCapacity: v.queue.remainingCapacity, pendingRequests: v.queue.size },
+    // ortserve (issue 16): the layout the version runs with, and why (a TorchServe client ignores the extra key).
+    operatingPoint: v.operatingPoint,
+    sharedWeights: s.sharedWeights,
   };
   if (customizedMetadata !== undefined) d.customizedMetadata = customizedMetadata;
   return d;

@@ -21,6 +21,7 @@ import { CONSOLE_OUTPUT, type WorkerOutput } from '../logging/worker-output.js';
 import { NO_METRICS, type ServerMetrics } from '../metrics/hooks.js';
 import { MemoryGuard } from '../scheduling/memory-guard.js';
 import { prepareHandler, type PreparedHandler } from '../workers/handler-source.js';
+import { autoTune } from './auto-layout.js';
 import { ModelRegistry } from './model-registry.js';
 import { ModelVersion, WorkerIdCounter } from './model-version.js';
 import { checkModelSources, checkRegisterParams, checkScale, resolveSettings, type RegisterParams } from './settings.js';
@@ -108,13 +109,13 @@ export class ModelManager {
       };
     }
     if (!params.synchronous) {
-      await mv.scale(workers, mv.settings.maxWorkers, false);
+      await mv.start(false, autoTune);
       this.metrics.modelLoad(name, version, true);
       this.onChange();
       return { status: 202, message: 'Processing worker updates...' };
     }
     try {
-      await mv.scale(workers, mv.settings.maxWorkers, true);
+      await mv.start(true, autoTune);
     } catch (err) {
       this.registry.forget(mv);
       await mv.dispose();

@@ -3,6 +3,7 @@
  * workers (TorchServe's `Model` plus its share of WorkLoadManager).
  */
 import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { OpenedArchive } from '../archive/types.js';
 import type { ServerConfig } from '../config/types.js';
 import { InternalServerException, ServiceUnavailableException } from '../errors.js';
@@ -10,6 +11,7 @@ import { CONSOLE_OUTPUT, type WorkerOutput } from '../logging/worker-output.js';
 import { NO_METRICS, type ServerMetrics } from '../metrics/hooks.js';
 import { JobQueue } from '../scheduling/job-queue.js';
 import type { Job } from '../scheduling/job.js';
+import type { OperatingPoint } from '../scheduling/operating-point.js';
 import { isUnusable, type HandlerModule, type PreparedHandler } from '../workers/handler-source.js';
 import { WorkerHandle } from '../workers/worker-handle.js';
 import { threadsPerWorker, type VersionSettings } from './settings.js';
@@ -52,6 +54,9 @@ export class ModelVersion {
   private readonly workDir: string;
   private readonly downloadedFile: string | null;
   private workers: WorkerHandle[] = [];
+  private disposed = false;
+  /** What the version runs with and why (issue 16): explicit settings, or what calibration chose. */
+  operatingPoint: OperatingPoint;
 
   constructor(
     init: ModelVersionInit,
@@ -71,6 +76,25 @@ export class ModelVersion {
     this.workDir = init.workDir;
     this.downloadedFile = init.downloadedFile;
     this.queue = new JobQueue(init.settings.jobQueueSize);
+    this.operatingPoint = this.explicitPoint(init.settings.autoLayout ? 'default' : 'explicit');
+  }
+
+  /** The version's shared ORT-format model files (removed with workDir), or null without sharing. */
+  get sharedWeightsDir(): string | null {
+    return this.settings.sharedWeights ? path.join(this.workDir, 'ort-cache') : null;
+  }
+
+  /** The layout the current settings give, before or without calibration. */
+  private explicitPoint(source: 'explicit' | 'default', reason?: string): OperatingPoint {
+    const s = this.settings;
+    return {
+      workers: s.minWorkers,
+      intraOpThreads: threadsPerWorker(this.config, s.minWorkers),
+      batchSize: s.batchSize,
+      source,
+      reason: reason ?? (source === 'explicit' ? 'set by the worker count or intra_op_threads settings' : 'default layout, not calibrated'),
+      measured: [],
+    };
   }
 
   get workerList(): readonly WorkerHandle[] {
@@ -104,6 +128,55 @@ export class ModelVersion {
    * loaded and rejects with the first load failure.
    */
   async scale(min: number, max: number, wait: boolean): Promise<void> {
+    // A scale request is an explicit worker count: it ends workers=auto, and a calibration under way is ignored.
+    this.settings.autoLayout = false;
+    this.settings.minWorkers = min;
+    this.operatingPoint = this.explicitPoint('explicit', 'set by a scale request');
+    await this.resize(min, max, wait);
+  }
+
+  /**
+   * Starts the version's workers at registration; with workers=auto, `onLoaded` runs once they loaded
+   * (it calibrates, off the HTTP thread).
+   */
+  async start(wait: boolean, onLoaded: (v: ModelVersion) => Promise<void>): Promise<void> {
+    const started = this.resize(this.settings.minWorkers, this.settings.maxWorkers, true);
+    const after = started.then(() => (this.settings.autoLayout ? onLoaded(this) : undefined));
+    if (!wait) {
+      after.catch(() => undefined);
+      return;
+    }
+    await started;
+    after.catch(() => undefined);
+  }
+
+  /**
+   * Replaces every worker by `workers` workers of ⌊cores / workers⌋ threads (a calibrated layout). The
+   * old workers keep serving until the new ones loaded; nothing changes if a scale request came first.
+   */
+  async relayout(workers: number): Promise<void> {
+    const handler = this.handler;
+    if (isUnusable(handler) || !this.settings.autoLayout || this.disposed) return;
+    const threads = threadsPerWorker(this.config, workers);
+    const fresh = Array.from({ length: workers }, () => this.spawn(threads, handler));
+    try {
+      await Promise.all(fresh.map((w) => w.loaded()));
+    } catch (err) {
+      await Promise.all(fresh.map((w) => w.stop(0)));
+      throw err;
+    }
+    if (!this.settings.autoLayout || this.disposed) {
+      await Promise.all(fresh.map((w) => w.stop(0)));
+      return;
+    }
+    const old = this.workers;
+    this.workers = fresh;
+    this.settings.minWorkers = this.settings.maxWorkers = workers;
+    await Promise.all(old.map((w) => w.stop(this.config.unregisterModelTimeoutSec * 1000)));
+  }
+
+  /** Drives the worker count to exactly `min`. */
+  private async resize(min: number, max: number, wait: boolean): Promise<void> {
     this.settings.minWorkers = min;
     this.settings.maxWorkers = max;
     const removed = this.workers.splice(min);
@@ -155,6 +228,7 @@ export class ModelVersion {
             server_version: SERVER_VERSION,
             limit_max_image_pixels: true,
             intra_op_threads: threads,
+            shared_weights_dir: this.sharedWeightsDir,
           },
         },
         handlerModule: handler.modulePath,
@@ -168,7 +242,7 @@ export class ModelVersion {
         queue: this.queue,
         policy: () => ({
           scheduler: this.config.batchScheduler,
-          batchSize: s.batchSize,
+          batchSize: Math.min(s.batchSize, this.operatingPoint.batchSize),
           maxBatchDelayMs: s.maxBatchDelay,
           maxBatchTokens: s.maxBatchTokens,
           clientTimeoutMs: s.clientTimeoutInMills,
@@ -188,6 +262,8 @@ export class ModelVersion {
    * is still queued, and removes the version's files.
    */
   async dispose(graceMs = this.config.unregisterModelTimeoutSec * 1000): Promise<void> {
+    this.disposed = true;
+    this.settings.autoLayout = false;
     const workers = this.workers.splice(0);
     await Promise.all(workers.map((w) => w.stop(graceMs)));
     const gone = new InternalServerException(`Model "${this.name}" unregistered`, 503);

@@ -52,6 +52,16 @@ export interface VersionSettings {
    * model-config.yaml `maxWorkerExternalMb`, else ORTSERVE_MAX_WORKER_EXTERNAL_MB, else as the heap's.
    */
   maxWorkerExternalMb: number;
+  /**
+   * ortserve: the version's workers share one copy of the weights (an ORT-format file, memory-mapped).
+   * model-config.yaml `sharedWeights`, default true (issue 16; docs/benchmarks.md has the measurements).
+   */
+  sharedWeights: boolean;
+  /**
+   * ortserve `workers=auto`: no worker count (`initial_workers`, `minWorkers`, a `models` entry,
+   * `default_workers_per_model`) nor `intra_op_threads` was given, so the server measures the layout.
+   */
+  autoLayout: boolean;
 }
 
 const positive = (n: number | undefined): number | undefined => (n !== undefined && n > 0 ? n : undefined);
@@ -84,6 +94,8 @@ export function resolveSettings(
   } else {
     minWorkers = maxWorkers = params.loadedAtStartup ? defaultStartupWorkers(config) : config.defaultWorkersPerModel;
   }
+  const autoLayout = params.initialWorkers === undefined && yamlMin <= 0 && positive(json.minWorkers) === undefined &&
+    config.defaultWorkersPerModel <= 0 && config.intraOpThreads <= 0 && minWorkers > 0;
   // A MAR with a config file: its timeouts (default 120 s) always win over the register parameters.
   const responseTimeout = hasConfigFile
     ? (positive(yaml.responseTimeout) ?? 120)
@@ -106,6 +118,8 @@ export function resolveSettings(
     maxSequenceTokens: handlerMaxLength(yaml.raw) ?? 512,
     maxWorkerHeapMb: heapMb(yaml.raw.maxWorkerHeapMb) ?? defaultWorkerHeapMb(),
     maxWorkerExternalMb: heapMb(yaml.raw.maxWorkerExternalMb) ?? defaultWorkerExternalMb(),
+    sharedWeights: yamlBoolean(yaml.raw.sharedWeights) ?? true,
+    autoLayout,
   };
 }
 
@@ -115,6 +129,13 @@ function handlerMaxLength(raw: Record<string, unknown>): number | undefined {
   if (typeof handler !== 'object' || handler === null) return undefined;
   const n = Number((handler as Record<string, unknown>).max_length);
   return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+/** A YAML boolean, also written as a string ("true" / "false"); anything else is "not given". */
+function yamlBoolean(v: unknown): boolean | undefined {
+  if (typeof v === 'boolean') return v;
+  if (v === 'true' || v === 'false') return v === 'true';
+  return undefined;
 }
 
 function nonNegative(n: number | undefined): number | undefined {

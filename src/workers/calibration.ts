@@ -1,0 +1,69 @@
+/**
+ * Calibration of a model version's operating point (issue 16): for each layout of workers × threads
+ * that fits the cores, as many calibration threads run at once as the layout has workers, each timing
+ * the candidate batch sizes on synthetic inputs. The HTTP thread only posts messages and waits.
+ */
+import { Worker } from 'node:worker_threads';
+import { candidateBatches, candidateLayouts, type LayoutMeasurement } from '../scheduling/operating-point.js';
+import type { CalibrationInit, FromCalibration, ToCalibration } from './calibration-main.js';
+
+const SCRIPT = new URL('./calibration-main.js', import.meta.url);
+
+export interface CalibrationPlan {
+  /** The ONNX model file. */
+  file: string;
+  /** The version's shared ORT cache, or null when its workers load private copies. */
+  cacheDir: string | null;
+  cores: number;
+  batchSize: number;
+  maxBatchTokens: number;
+  /** Synthetic sequence length. */
+  length: number;
+  runs: number;
+}
+
+export class CalibrationError extends Error {}
+
+/** One thread's next message, or its failure. */
+function next(thread: Worker): Promise<FromCalibration> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: FromCalibration): void => {
+      thread.off('error', onError);
+      thread.off('exit', onExit);
+      if (m.type === 'failed') reject(new CalibrationError(m.message));
+      else resolve(m);
+    };
+    const onError = (err: Error): void => reject(new CalibrationError(err.message));
+    const onExit = (): void => reject(new CalibrationError('the calibration thread ended'));
+    thread.once('message', onMessage);
+    thread.once('error', onError);
+    thread.once('exit', onExit);
+  });
+}
+
+async function measureLayout(plan: CalibrationPlan, workers: number, threads: number, batches: readonly number[]): Promise<LayoutMeasurement[]> {
+  const init: CalibrationInit = { file: plan.file, cacheDir: plan.cacheDir, threads, length: plan.length, runs: plan.runs };
+  const pool = Array.from({ length: workers }, () => new Worker(SCRIPT, { workerData: init, stdout: false, stderr: false }));
+  try {
+    await Promise.all(pool.map(next));
+    const out: LayoutMeasurement[] = [];
+    for (const batch of batches) {
+      const replies = pool.map(next);
+      for (const t of pool) t.postMessage({ type: 'run', batch } satisfies ToCalibration);
+      const ran = await Promise.all(replies);
+      const seqPerSec = ran.reduce((sum, m) => sum + (m.type === 'ran' ? (batch * 1000) / m.ms : 0), 0);
+      out.push({ workers, threads, batch, length: plan.length, seqPerSec: Math.round(seqPerSec * 10) / 10 });
+    }
+    return out;
+  } finally {
+    await Promise.all(pool.map((t) => t.terminate()));
+  }
+}
+
+/** Sequences/s of every candidate layout and batch size, measured one layout at a time. */
+export async function calibrate(plan: CalibrationPlan): Promise<LayoutMeasurement[]> {
+  const batches = candidateBatches(plan.batchSize, plan.maxBatchTokens, plan.length);
+  const out: LayoutMeasurement[] = [];
+  for (const { workers, threads } of candidateLayouts(plan.cores)) out.push(...(await measureLayout(plan, workers, threads, batches)));
+  return out;
+}
