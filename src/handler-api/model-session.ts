@@ -6,18 +6,24 @@
  * (docs/benchmarks.md, "Sharing one copy of the weights").
  *
  * The ORT file is written once per version, by the first worker that needs it, into the version's cache
- * directory. Its name is a hash of everything that makes it valid: the ONNX bytes, the onnxruntime
+ * directory, in a child process (ort-convert-main.ts) so that the conversion's memory leaves with it. Its name is a hash of everything that makes it valid: the ONNX bytes, the onnxruntime
  * version, the options that shape the optimized graph, and the CPU (a graph optimized at level "all" is
  * tied to the instruction set it was written on). A changed input gives a new name, so a stale file is
  * never opened.
  */
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { link, mkdir, rm } from 'node:fs/promises';
 import { arch, cpus } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { threadId } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
+
+const execFileAsync = promisify(execFile);
+const CONVERTER = fileURLToPath(new URL('./ort-convert-main.js', import.meta.url));
 
 /** Session config entries that make sessions of one ORT file share its bytes. */
 export const SHARED_WEIGHTS_ENTRIES: Readonly<Record<string, string>> = {
@@ -67,13 +73,9 @@ export async function ensureOrtFile(file: string, options: ort.InferenceSession.
   await mkdir(cacheDir, { recursive: true });
   const tmp = `${target}.${process.pid}-${threadId}.tmp`;
   try {
-    const extra = options.extra as { session?: Record<string, unknown> } | undefined;
-    const session = await ort.InferenceSession.create(file, {
-      ...options,
-      optimizedModelFilePath: tmp,
-      extra: { ...extra, session: { ...extra?.session, save_model_format: 'ORT' } },
+    await execFileAsync(process.execPath, [CONVERTER, file, tmp, JSON.stringify(options)], { maxBuffer: 1 << 20 }).catch((err: Error & { stderr?: string }) => {
+      throw new Error(`converting to the ORT format failed: ${err.stderr?.trim() || err.message}`);
     });
-    await session.release();
     await link(tmp, target).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EEXIST') throw err;
     });
