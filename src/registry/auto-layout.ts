@@ -33,7 +33,7 @@ export async function autoTune(v: ModelVersion, cores = availableParallelism()):
       maxBatchTokens: v.settings.maxBatchTokens,
       length: Math.min(CALIBRATION_LENGTH, v.settings.maxSequenceTokens),
       runs: CALIBRATION_RUNS,
-    });
+    }, v.calibrationStop.signal);
     if (!v.settings.autoLayout) return;
     const point = chooseOperatingPoint(measured, cores, v.settings.batchSize);
     if (point === null) {

@@ -55,6 +55,9 @@ export class ModelVersion {
   private readonly downloadedFile: string | null;
   private workers: WorkerHandle[] = [];
   private disposed = false;
+  /** Aborted when calibration must end early: unregister, a scale request, server shutdown. */
+  readonly calibrationStop = new AbortController();
+  private tuning: Promise<void> | null = null;
   /** What the version runs with and why (issue 16): explicit settings, or what calibration chose. */
   operatingPoint: OperatingPoint;
 
@@ -130,6 +133,7 @@ export class ModelVersion {
   async scale(min: number, max: number, wait: boolean): Promise<void> {
     // A scale request is an explicit worker count: it ends workers=auto, and a calibration under way is ignored.
     this.settings.autoLayout = false;
+    this.calibrationStop.abort();
     this.settings.minWorkers = min;
     this.operatingPoint = this.explicitPoint('explicit', 'set by a scale request');
     await this.resize(min, max, wait);
@@ -141,7 +145,7 @@ export class ModelVersion {
    */
   async start(wait: boolean, onLoaded: (v: ModelVersion) => Promise<void>): Promise<void> {
     const started = this.resize(this.settings.minWorkers, this.settings.maxWorkers, true);
-    const after = started.then(() => (this.settings.autoLayout ? onLoaded(this) : undefined));
+    const after = started.then(() => (this.settings.autoLayout ? (this.tuning = onLoaded(this)) : undefined));
     if (!wait) {
       after.catch(() => undefined);
       return;
@@ -264,6 +268,8 @@ export class ModelVersion {
   async dispose(graceMs = this.config.unregisterModelTimeoutSec * 1000): Promise<void> {
     this.disposed = true;
     this.settings.autoLayout = false;
+    this.calibrationStop.abort();
+    await this.tuning?.catch(() => undefined);
     const workers = this.workers.splice(0);
     await Promise.all(workers.map((w) => w.stop(graceMs)));
     const gone = new InternalServerException(`Model "${this.name}" unregistered`, 503);

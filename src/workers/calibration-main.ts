@@ -19,7 +19,7 @@ export interface CalibrationInit {
   runs: number;
 }
 
-export type ToCalibration = { type: 'run'; batch: number };
+export type ToCalibration = { type: 'run'; batch: number } | { type: 'stop' };
 export type FromCalibration = { type: 'ready' } | { type: 'ran'; batch: number; ms: number } | { type: 'failed'; message: string };
 
 const init = workerData as CalibrationInit;
@@ -64,6 +64,12 @@ async function main(): Promise<void> {
     return out;
   };
   port.on('message', (m: ToCalibration) => {
+    if (m.type === 'stop') {
+      // Ending by itself, after the session is released: terminating a thread while ONNX Runtime still
+      // calls back into it aborts the process.
+      void session.release().finally(() => port.close());
+      return;
+    }
     void (async () => {
       const f = feeds(m.batch);
       if (typeof f === 'string') return post({ type: 'failed', message: f });
