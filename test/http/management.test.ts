@@ -116,6 +116,8 @@ describe('management API', () => {
       'responseTimeout', 'startupTimeout', 'maxRetryTimeoutInSec', 'clientTimeoutInMills', 'parallelType',
       'parallelLevel', 'deviceType', 'continuousBatching', 'useJobTicket', 'useVenv', 'stateful', 'sequenceMaxIdleMSec',
       'sequenceTimeoutMSec', 'maxNumSequence', 'maxSequenceJobQueueSize', 'loadedAtStartup', 'workers', 'jobQueueStatus',
+      // ortserve's two fields (issue 16) follow TorchServe's, which keep their order (docs/compatibility.md).
+      'operatingPoint', 'sharedWeights',
     ]);
     const w = r.body[0].workers[0];
     assert.deepEqual(Object.keys(w), ['id', 'startTime', 'status', 'memoryUsage', 'pid', 'gpu', 'gpuUsage']);
