@@ -146,12 +146,10 @@ export class ModelVersion {
   async start(wait: boolean, onLoaded: (v: ModelVersion) => Promise<void>): Promise<void> {
     const started = this.resize(this.settings.minWorkers, this.settings.maxWorkers, true);
     const after = started.then(() => (this.settings.autoLayout ? (this.tuning = onLoaded(this)) : undefined));
-    if (!wait) {
-      after.catch(() => undefined);
-      return;
-    }
-    await started;
+    // A load failure reaches the caller through `started`; `after` must not surface it a second time.
     after.catch(() => undefined);
+    if (wait) await started;
+    else started.catch(() => undefined);
   }
 
   /**
