@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { createArchive } from '../../src/archive/writer.js';
 import { createWorkflowArchive } from '../../src/workflows/writer.js';
 import { formatSummaryTable } from './report.js';
-import { readListings, SPLITS } from './dataset.js';
+import { readExtraTrainListings, readListings, SPLITS } from './dataset.js';
 import { splitListings, writeSplits } from './split.js';
 import { loadEncoder, MAX_LENGTH, MUSIC_SUBTAXONOMY, TAXONOMY, trainModel, writeModelDir, type TrainedModel } from './train.js';
 
@@ -93,16 +93,31 @@ async function writeEventsWorkflow(store: string): Promise<string> {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { archives: { type: 'boolean', default: false }, cv: { type: 'boolean', default: false }, store: { type: 'string' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      archives: { type: 'boolean', default: false },
+      cv: { type: 'boolean', default: false },
+      store: { type: 'string' },
+      'no-extra': { type: 'boolean', default: false },
+      'spanish-weight': { type: 'string' },
+    },
+  });
   const started = Date.now();
   const splits = splitListings(readListings());
   writeSplits(splits);
-  console.log(`listings: ${SPLITS.map((s) => `${s} ${splits[s].length}`).join(', ')}`);
+  // --no-extra leaves out the listings written only for training, to measure what they add.
+  if (values['no-extra'] && values.archives) throw new Error('--no-extra measures; it does not go with --archives');
+  const extra = values['no-extra'] ? [] : readExtraTrainListings();
+  console.log(`listings: ${SPLITS.map((s) => `${s} ${splits[s].length}`).join(', ')}, extra training ${extra.length}`);
 
   rmSync(WORK, { recursive: true, force: true });
   const encoder = loadEncoder(WORK);
   const models: TrainedModel[] = [];
-  for (const spec of [TAXONOMY, MUSIC_SUBTAXONOMY]) models.push(await trainModel(spec, encoder, splits, values.cv));
+  // --spanish-weight: another weight than the bundled one, to measure it (not with --archives).
+  const weight = values['spanish-weight'] === undefined ? null : Number(values['spanish-weight']);
+  if (weight !== null && (!Number.isInteger(weight) || weight < 1 || values.archives)) throw new Error('--spanish-weight takes a positive integer, and not with --archives');
+  for (const spec of [TAXONOMY, MUSIC_SUBTAXONOMY]) models.push(await trainModel(weight === null ? spec : { ...spec, spanishWeight: weight }, encoder, splits, values.cv, extra));
   for (const t of models) {
     writeModelDir(path.join(WORK, t.spec.name), encoder, t);
     console.log(`\n${t.spec.name}: ${t.labels.length} labels, trained on train + validation`);

@@ -3,7 +3,7 @@
  * and its fixed split into train / validation / test CSV files. Files are read and written by the same
  * code as `ortserve evaluate` and `ortserve predict` (src/evaluation/dataset.ts).
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readDataset, type Row } from '../../src/evaluation/dataset.js';
@@ -60,6 +60,14 @@ export function readListings(dir = path.join(DATA_DIR, 'listings')): Listing[] {
     ids.add(l.id);
   }
   return out;
+}
+
+/**
+ * Listings written for the project only to train on (examples/taxonomy/data/train-extra/*.jsonl): they are
+ * never split, so the validation and test splits stay as they are, and only the train side grows.
+ */
+export function readExtraTrainListings(dir = path.join(DATA_DIR, 'train-extra')): Listing[] {
+  return existsSync(dir) ? readListings(dir) : [];
 }
 
 /** One split file as written by `writeSplits` (subtaxonomy "" → null). */

@@ -41,10 +41,17 @@ export interface ModelSpec {
   /** The label of a listing, or null when the model does not cover it. */
   labelOf: (l: Listing) => string | null;
   head: HeadOptions;
+  /**
+   * How many times each Spanish listing counts in training (the extra listings are all Spanish): the
+   * encoder knows English better, so the head leans on the piece bag for Spanish and needs more of it.
+   */
+  spanishWeight: number;
 }
 
-export const TAXONOMY: ModelSpec = { name: 'taxonomy', labelOf: (l) => l.taxonomy, head: HEAD };
-export const MUSIC_SUBTAXONOMY: ModelSpec = { name: 'music_subtaxonomy', labelOf: (l) => (l.taxonomy === 'music' ? l.subtaxonomy : null), head: HEAD };
+/** Chosen by cross-validation (docs/evaluate.md); `npm run train:taxonomy -- --cv --spanish-weight N` measures others. */
+export const SPANISH_WEIGHT = 2;
+export const TAXONOMY: ModelSpec = { name: 'taxonomy', labelOf: (l) => l.taxonomy, head: HEAD, spanishWeight: SPANISH_WEIGHT };
+export const MUSIC_SUBTAXONOMY: ModelSpec = { name: 'music_subtaxonomy', labelOf: (l) => (l.taxonomy === 'music' ? l.subtaxonomy : null), head: HEAD, spanishWeight: SPANISH_WEIGHT };
 
 /** The encoder and tokenizer every model shares. */
 export interface Encoder {
@@ -78,21 +85,46 @@ export interface TrainedModel {
 }
 
 /** Embeds the listings a model covers, per split (one encoder run for all of them). */
-export async function examplesOf(spec: ModelSpec, enc: Encoder, splits: Record<SplitName, Listing[]>, labels: string[] | null = null): Promise<{ labels: string[]; covered: Record<SplitName, Listing[]>; examples: Record<SplitName, HeadExample[]> }> {
+export async function examplesOf(
+  spec: ModelSpec,
+  enc: Encoder,
+  splits: Record<SplitName, Listing[]>,
+  labels: string[] | null = null,
+  extra: Listing[] = [],
+): Promise<{ labels: string[]; covered: Record<SplitName, Listing[]>; examples: Record<SplitName, HeadExample[]>; extra: HeadExample[] }> {
   const covered = Object.fromEntries((['train', 'validation', 'test'] as const).map((s) => [s, splits[s].filter((l) => spec.labelOf(l) !== null)])) as Record<SplitName, Listing[]>;
   const names = labels ?? [...new Set(covered.train.map((l) => spec.labelOf(l)!))].sort();
-  const all = [...covered.train, ...covered.validation, ...covered.test];
+  const extraCovered = extra.filter((l) => spec.labelOf(l) !== null);
+  const all = [...covered.train, ...covered.validation, ...covered.test, ...extraCovered];
   const ids = all.map((l) => enc.tokenizer.encode(prepareText(eventText(l), PREPARATION), MAX_LENGTH));
   const embeddings = await encodeAll(enc.onnx, ids);
   const ex = all.map((l, i) => ({ embedding: embeddings[i]!, ids: ids[i]!, label: names.indexOf(spec.labelOf(l)!) }));
   const nTrain = covered.train.length;
   const nVal = covered.validation.length;
-  return { labels: names, covered, examples: { train: ex.slice(0, nTrain), validation: ex.slice(nTrain, nTrain + nVal), test: ex.slice(nTrain + nVal) } };
+  const nTest = covered.test.length;
+  return {
+    labels: names,
+    covered,
+    examples: { train: ex.slice(0, nTrain), validation: ex.slice(nTrain, nTrain + nVal), test: ex.slice(nTrain + nVal, nTrain + nVal + nTest) },
+    extra: ex.slice(nTrain + nVal + nTest),
+  };
 }
 
-/** Trains one model on train + validation; with `crossValidate`, first measures 5-fold CV there. */
-export async function trainModel(spec: ModelSpec, enc: Encoder, splits: Record<SplitName, Listing[]>, crossValidate = false): Promise<TrainedModel> {
-  const { labels, covered, examples } = await examplesOf(spec, enc, splits);
+/** The examples a head is trained on: the given ones and the extra (Spanish) ones, Spanish repeated `spanishWeight` times. */
+function trainingSet(fit: HeadExample[], fitListings: Listing[], extra: HeadExample[], spec: ModelSpec): HeadExample[] {
+  const spanish = [...fit.filter((_, i) => fitListings[i]!.lang === 'es'), ...extra];
+  const out = [...fit, ...extra];
+  for (let w = 1; w < spec.spanishWeight; w++) out.push(...spanish);
+  return out;
+}
+
+/**
+ * Trains one model on train + validation + the extra training listings; with `crossValidate`, first
+ * measures 5-fold CV on train + validation (the extra listings join every fold's training side, and are
+ * never predicted, so that CV numbers stay comparable with and without them).
+ */
+export async function trainModel(spec: ModelSpec, enc: Encoder, splits: Record<SplitName, Listing[]>, crossValidate = false, extraListings: Listing[] = []): Promise<TrainedModel> {
+  const { labels, covered, examples, extra } = await examplesOf(spec, enc, splits, null, extraListings);
   const options: HeadOptions = { ...spec.head, bagVocab: enc.vocabSize };
   const fit = [...examples.train, ...examples.validation];
   const fitListings = [...covered.train, ...covered.validation];
@@ -101,12 +133,12 @@ export async function trainModel(spec: ModelSpec, enc: Encoder, splits: Record<S
     // Folds by position in id order: every fold gets its share of each label and language.
     const predicted: string[] = new Array(fit.length);
     for (let k = 0; k < 5; k++) {
-      const head = trainLinearHead(fit.filter((_, i) => i % 5 !== k), labels.length, options);
+      const head = trainLinearHead(trainingSet(fit.filter((_, i) => i % 5 !== k), fitListings.filter((_, i) => i % 5 !== k), extra, spec), labels.length, options);
       fit.forEach((ex, i) => i % 5 === k && (predicted[i] = labels[headPredict(head, ex)]!));
     }
     crossValidation = { ids: fitListings.map((l) => l.id), langs: fitListings.map((l) => l.lang), actual: fit.map((ex) => labels[ex.label]!), predicted };
   }
-  const head = trainLinearHead(fit, labels.length, options);
+  const head = trainLinearHead(trainingSet(fit, fitListings, extra, spec), labels.length, options);
   const predictions = Object.fromEntries(
     (['train', 'validation', 'test'] as const).map((s) => [
       s,
