@@ -7,7 +7,7 @@
  * take batches from one shared counter. The single-sequence latency is batch 1, 2 threads, corpus order.
  *
  *   node dist/bench/raw.js --model-dir DIR [--batches 1,2,4,8,16] [--threads 1,2] [--pairs]
- *                          [--min-seconds 3] [--single] [--expect SEQ_PER_S] [--json]
+ *                          [--min-seconds 3] [--single] [--expect SEQ_PER_S] [--max-length 210] [--json]
  *
  * `--threads none --pairs` measures only 2 sessions × 1 thread; `--batches none --single` only the latency.
  *
@@ -126,13 +126,16 @@ export interface RawOptions {
   single: boolean;
   /** Expected seq/s, to size the 2×1 runs when no 1-session point was measured. */
   expect?: number;
+  /** Truncation length, as the model's handler `max_length` (default 210, the generated models'). */
+  maxLength?: number;
   log?: (m: string) => void;
 }
 
 export async function measureRaw(o: RawOptions): Promise<RawResult> {
   const log = o.log ?? (() => undefined);
   const texts = loadCorpus(CORPUS_FILE);
-  const { ids, padTokenId } = tokenizeCorpus(o.modelDir, texts);
+  const maxLength = o.maxLength ?? MAX_LENGTH;
+  const { ids, padTokenId } = tokenizeCorpus(o.modelDir, texts, maxLength);
   const lengths = ids.map((s) => s.length);
   const realTokens = lengths.reduce((a, b) => a + b, 0);
   const modelPath = path.join(o.modelDir, 'model.onnx');
@@ -193,7 +196,7 @@ export async function measureRaw(o: RawOptions): Promise<RawResult> {
   return {
     model: path.basename(path.dirname(o.modelDir)),
     ortVersion: ORT_VERSION,
-    corpus: corpusStats(texts, lengths, MAX_LENGTH),
+    corpus: corpusStats(texts, lengths, maxLength),
     paddingOverhead,
     sweep,
     best,
@@ -221,6 +224,7 @@ async function main(): Promise<void> {
       'min-seconds': { type: 'string', default: '3' },
       single: { type: 'boolean', default: false },
       expect: { type: 'string' },
+      'max-length': { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -231,6 +235,7 @@ async function main(): Promise<void> {
     batches: values.batches === 'none' ? [] : list(values.batches, [1, 2, 4, 8, 16]),
     threads: values.threads === 'none' ? [] : list(values.threads, [1, 2]),
     ...(values.expect ? { expect: Number(values.expect) } : {}),
+    ...(values['max-length'] ? { maxLength: Number(values['max-length']) } : {}),
     pairs: values.pairs ?? false,
     minSeconds: Number(values['min-seconds']),
     single: values.single ?? false,

@@ -3,17 +3,16 @@
  * measured. Shared by the sweep table, the other-runs table and the target verdicts.
  */
 import { fmt } from './lib/stats.js';
-import type { BenchModelName } from './models.js';
 import type { ServerConfigDesc, ServerRun } from './scenario.js';
 
 /** Milliseconds as the report prints them (one decimal). */
 export const ms = (v: number): string => fmt(v, 1);
 
-const DTYPE: Record<BenchModelName, string> = { 'base-fp32': 'fp32', 'base-int8': 'int8', tiny: 'fp32' };
+const DTYPE: Record<ServerConfigDesc['model'], string> = { 'base-fp32': 'fp32', 'base-int8': 'int8', tiny: 'fp32', taxonomy: 'int8 weights' };
 
 function settingsOf(d: ServerConfigDesc): string[] {
   return [
-    d.model === 'tiny' ? 'tiny' : 'base',
+    d.model === 'base-fp32' || d.model === 'base-int8' ? 'base' : d.model,
     DTYPE[d.model],
     d.scheduler,
     String(d.batchSize),

@@ -8,6 +8,7 @@ import { RUN_HEADER, ms, runRow } from './report-rows.js';
 import { renderSettingsCheck, renderTargets } from './report-targets.js';
 import type { ServerRun } from './scenario.js';
 import type { BenchReport } from './sections.js';
+import { renderTaxonomy } from './section-taxonomy.js';
 
 /** The whole report as Markdown. */
 export function renderReport(r: BenchReport): string {
@@ -151,6 +152,7 @@ export function renderReport(r: BenchReport): string {
     out.push('');
   }
 
+  if (r.taxonomy) out.push(renderTaxonomy(r.taxonomy), '');
   out.push(...renderTargets(r));
   out.push(...renderSettingsCheck(r));
   if (r.failures.length) {

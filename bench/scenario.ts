@@ -28,7 +28,8 @@ export type Scheduler = 'adaptive' | 'torchserve';
 
 /** The settings a scenario's server is started and registered with (what the report's settings columns show). */
 export interface ServerConfigDesc {
-  model: BenchModelName;
+  /** A generated benchmark model, or the bundled model-store/taxonomy.mar (bench/section-taxonomy.ts). */
+  model: BenchModelName | 'taxonomy';
   scheduler: Scheduler;
   batchSize: number;
   maxBatchDelay: number;
@@ -61,7 +62,7 @@ export interface ServerRun {
 }
 
 /** Starts a server and registers the model as `clf`; the server is stopped again if registration fails. */
-export async function startScenario(o: BenchOptions, name: string, model: BenchModel, desc: ServerConfigDesc): Promise<RunningScenario> {
+export async function startScenario(o: BenchOptions, name: string, model: Pick<BenchModel, 'mar'>, desc: ServerConfigDesc): Promise<RunningScenario> {
   const properties: Record<string, string> = { batch_scheduler: desc.scheduler };
   if (desc.maxBatchTokens !== null) properties.max_batch_tokens = String(desc.maxBatchTokens);
   if (desc.threads !== Math.floor(MACHINE.cores / desc.workers)) properties.intra_op_threads = String(desc.threads);
@@ -164,7 +165,7 @@ export async function loadOnce(o: BenchOptions, section: string, s: RunningScena
 }
 
 /** One run of the raw ONNX Runtime loop (bench/raw.ts) with `args`, after waiting for a quiet machine. */
-export async function rawRun(o: BenchOptions, model: BenchModel, args: string[]): Promise<RawResult> {
+export async function rawRun(o: BenchOptions, model: Pick<BenchModel, 'dir'>, args: string[]): Promise<RawResult> {
   const busy = await waitQuiet(o.waitIdleMs);
   if (busy >= 0.15) log(`machine still ${fmt(busy * 100, 0)} % busy; measuring anyway`);
   return runNodeJson<RawResult>('raw.js', ['--model-dir', model.dir, ...args]);

@@ -23,6 +23,7 @@ import {
   type ServerRun,
 } from './scenario.js';
 import type { SharingPoint } from './sharing.js';
+import { runTaxonomySection, type TaxonomyResult } from './section-taxonomy.js';
 
 /** Server throughput at concurrency 32 against the raw ceiling, from interleaved repeats. */
 export interface Ratio {
@@ -50,6 +51,7 @@ export interface BenchReport {
   /** Interleaved (raw single-sequence p50, server p50 at concurrency 1) pairs, per dtype. */
   c1Pairs: Partial<Record<'fp32' | 'int8', { raw: number[]; server: number[] }>>;
   sharing: Partial<Record<'fp32' | 'int8', SharingPoint[]>>;
+  taxonomy?: TaxonomyResult;
   failures: string[];
 }
 
@@ -109,7 +111,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     await Promise.all([...running].map((s) => s.server.stop(30_000, o.cpuProf)));
     running.clear();
   };
-  const start = async (name: string, model: BenchModel, desc: ServerConfigDesc): Promise<RunningScenario> => {
+  const start = async (name: string, model: Pick<BenchModel, 'mar'>, desc: ServerConfigDesc): Promise<RunningScenario> => {
     const s = await startScenario(o, name, model, desc);
     running.add(s);
     return s;
@@ -279,6 +281,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       });
     }
   }
+
+  if (has('taxonomy')) await attempt('taxonomy', async () => void (report.taxonomy = await runTaxonomySection(o, start)));
 
   process.removeListener('SIGINT', onSignal);
   process.removeListener('SIGTERM', onSignal);

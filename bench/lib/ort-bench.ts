@@ -24,9 +24,9 @@ export interface TokenizedCorpus {
   padTokenId: number;
 }
 
-export function tokenizeCorpus(modelDir: string, texts: readonly string[]): TokenizedCorpus {
+export function tokenizeCorpus(modelDir: string, texts: readonly string[], maxLength = MAX_LENGTH): TokenizedCorpus {
   const tokenizer = loadTextTokenizer(modelDir);
-  return { ids: texts.map((t) => tokenizer.encode(t, MAX_LENGTH)), padTokenId: tokenizer.padTokenId };
+  return { ids: texts.map((t) => tokenizer.encode(t, maxLength)), padTokenId: tokenizer.padTokenId };
 }
 
 /** The declared inputs of a session, typed as the server's text_classifier types them. */

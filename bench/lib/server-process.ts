@@ -70,6 +70,9 @@ export class ServerProcess {
       inference_address: 'http://127.0.0.1:0',
       management_address: 'http://127.0.0.1:0',
       metrics_address: `http://127.0.0.1:${metricsPort}`,
+      // gRPC's default 7070/7071 may be taken by another server on the machine.
+      grpc_inference_port: String(await freePort()),
+      grpc_management_port: String(await freePort()),
       metrics_mode: 'prometheus',
       model_store: store,
       enable_model_api: 'true',

