@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readListings, readSplit, SPLITS, type Listing } from '../../tools/taxonomy/dataset.js';
+import { readExtraTrainListings, readListings, readSplit, SPLITS, type Listing } from '../../tools/taxonomy/dataset.js';
 import { splitListings } from '../../tools/taxonomy/split.js';
 import { headPredict, trainLinearHead, type HeadExample, type HeadOptions, type LinearHead } from '../../tools/taxonomy/linear-head.js';
 import { mulberry32 } from '../../tools/modelgen/rng.js';
@@ -38,6 +38,20 @@ describe('the taxonomy data', () => {
   it('is the split committed in examples/taxonomy/data (the split is fixed)', () => {
     const splits = splitListings(listings);
     for (const s of SPLITS) assert.deepEqual(readSplit(s).map((l) => l.id), splits[s].map((l) => l.id), `${s}.csv is out of date: run npm run build:models`);
+  });
+});
+
+describe('the Spanish listings written only for training', () => {
+  it('are Spanish, cover every taxonomy and music sub-taxonomy, and share no id, title or description with a split', () => {
+    const extra = readExtraTrainListings();
+    const listings = readListings();
+    assert.ok(extra.length >= 100, `${extra.length} listings`);
+    assert.ok(extra.every((l) => l.lang === 'es'));
+    assert.deepEqual(new Set(extra.map(stratum)), new Set(listings.filter((l) => l.lang === 'es').map(stratum)));
+    const seen = new Set(listings.flatMap((l) => [l.id, l.title, l.description]));
+    const repeated = extra.filter((l) => seen.has(l.id) || seen.has(l.title) || seen.has(l.description)).map((l) => l.id);
+    assert.deepEqual(repeated, []);
+    assert.equal(new Set(extra.map((l) => l.id)).size, extra.length);
   });
 });
 
