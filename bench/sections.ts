@@ -282,7 +282,11 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     }
   }
 
-  if (has('taxonomy')) await attempt('taxonomy', async () => void (report.taxonomy = await runTaxonomySection(o, start)));
+  if (has('taxonomy')) {
+    await attempt('taxonomy', async () => {
+      report.taxonomy = await runTaxonomySection(o, start);
+    });
+  }
 
   process.removeListener('SIGINT', onSignal);
   process.removeListener('SIGTERM', onSignal);
