@@ -1,11 +1,12 @@
 /**
  * The check of `ortserve-migrate`: ortserve's built-in handler, loaded in this process on the converted
- * model, answers the archive's sample images; each answer is compared with what TorchServe's handler
- * answers with the original PyTorch model (check.json, written by tools/migrate/ortserve_migrate.py).
+ * model, answers the archive's sample images (or texts); each answer is compared with what TorchServe's
+ * handler answers with the original PyTorch model (check.json, written by tools/migrate/ortserve_migrate.py).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { parseModelConfig } from '../archive/model-config.js';
 import { Context, type Handler, type ResponseValue } from '../handler-api/index.js';
 import { prepareHandler } from '../workers/handler-source.js';
 
@@ -14,11 +15,15 @@ type Detections = Array<{ label: string; box: number[]; score: number }>;
 type Segments = { classes: number[]; probs: number[] };
 
 export interface CheckFile {
-  handler: 'image_classifier' | 'image_segmenter' | 'object_detector';
-  model: 'eager' | 'torchscript';
+  handler: 'image_classifier' | 'image_segmenter' | 'object_detector' | 'text_classifier';
+  /** How the original model was stored: a state dict + model file, TorchScript, or a Hugging Face save_pretrained. */
+  model: 'eager' | 'torchscript' | 'pretrained';
   modelName: string;
   modelVersion: string;
-  samples: Array<{ image: string; answer: Classes | Detections | Segments }>;
+  /** Files of the converted model dir that go into the archive beside model.onnx. */
+  files: string[];
+  /** An image sample names its file; a text sample names its file (or "text N") and carries the text. */
+  samples: Array<{ image?: string; name?: string; text?: string; answer: Classes | Detections | Segments }>;
 }
 
 export interface SampleResult {
@@ -30,13 +35,15 @@ export interface SampleResult {
 }
 
 async function loadHandler(check: CheckFile, modelDir: string): Promise<{ handler: Handler; ctx: Context }> {
+  const yaml = path.join(modelDir, 'model-config.yaml');
   const mod = (await import(pathToFileURL((await prepareHandler(check.handler, modelDir, modelDir)).modulePath).href)) as { default: new () => Handler };
   const ctx = new Context({
     modelName: check.modelName,
     modelVersion: check.modelVersion,
     manifest: { runtime: 'python', model: { modelName: check.modelName, serializedFile: 'model.onnx', handler: check.handler } },
     systemProperties: { model_dir: modelDir, gpu_id: null, batch_size: 1, server_name: 'MMS', server_version: 'migrate', limit_max_image_pixels: true, intra_op_threads: 1 },
-    modelYamlConfig: {},
+    // The converted model's own model-config.yaml (text_classifier reads its handler: section), as the server will.
+    modelYamlConfig: existsSync(yaml) ? parseModelConfig(readFileSync(yaml, 'utf8'), 'model-config.yaml').raw : {},
   });
   const handler = new mod.default();
   await handler.initialize?.(ctx);
@@ -44,6 +51,11 @@ async function loadHandler(check: CheckFile, modelDir: string): Promise<{ handle
 }
 
 function compare(handler: CheckFile['handler'], ours: ResponseValue, theirs: CheckFile['samples'][number]['answer']): Omit<SampleResult, 'image'> {
+  if (handler === 'text_classifier') {
+    // Asked as {"text", "top_k"}: [{label, score}], best first; compared like the image classifier's top-k.
+    ours = Object.fromEntries((ours as Array<{ label: string; score: number }>).map(({ label, score }) => [label, score]));
+    handler = 'image_classifier';
+  }
   if (handler === 'image_classifier') {
     const mine = Object.entries(ours as Record<string, number>);
     const expected = theirs as Classes;
@@ -86,8 +98,11 @@ export async function checkMigration(modelDir: string): Promise<{ check: CheckFi
   const results: SampleResult[] = [];
   for (const sample of check.samples) {
     ctx.startBatch(['sample'], [{}]);
-    const [answer] = await handler.handle([{ body: new Uint8Array(readFileSync(sample.image)) }], ctx);
-    results.push({ image: path.basename(sample.image), ...compare(check.handler, answer, sample.answer) });
+    const body = sample.text !== undefined
+      ? JSON.stringify({ text: sample.text, top_k: (sample.answer as Classes).length })
+      : new Uint8Array(readFileSync(sample.image ?? ''));
+    const [answer] = await handler.handle([{ body }], ctx);
+    results.push({ image: sample.name ?? path.basename(sample.image ?? ''), ...compare(check.handler, answer, sample.answer) });
   }
   return { check, results };
 }

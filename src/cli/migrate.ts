@@ -2,8 +2,9 @@
 /**
  * ortserve-migrate OLD.mar: converts a TorchServe archive of a torchvision-style image classifier,
  * segmenter or detector (eager --model-file + state dict, or TorchScript) into an ortserve archive with
- * the same built-in handler, and checks that ortserve answers the archive's sample images as TorchServe
- * does with the original model. PyTorch does the export (tools/migrate/ortserve_migrate.py, run with
+ * the same built-in handler, or one of a Hugging Face sequence classifier (TorchServe's Transformer
+ * handler) into a text_classifier archive, and checks that ortserve answers the archive's sample images
+ * or texts as TorchServe does with the original model. PyTorch does the export (tools/migrate/ortserve_migrate.py, run with
  * python3 or $ORTSERVE_PYTHON); docs/migrating-from-torchserve.md explains the rest.
  *
  * Exit codes: 0 converted and equal within the tolerance, 1 not convertible or different, 2 usage.
@@ -20,12 +21,14 @@ import { runIfEntryPoint } from './entry-point.js';
 import { checkMigration } from './migrate-check.js';
 
 const SCRIPT = fileURLToPath(new URL('../../../tools/migrate/ortserve_migrate.py', import.meta.url));
-const USAGE = `usage: ortserve-migrate OLD.mar [--export-path DIR] [--model-name NAME] [--sample IMAGE]... [--tolerance T] [-f]
+const USAGE = `usage: ortserve-migrate OLD.mar [--export-path DIR] [--model-name NAME] [--sample FILE]... [--tolerance T] [-f]
 
 Converts a TorchServe archive (image_classifier, image_segmenter or object_detector; eager model file +
-state dict, or TorchScript) into an ortserve archive, and checks that ortserve's answers on the archive's
-sample images (and --sample images) equal the original model's within the tolerance (default 1e-4).
-Needs Python 3 with torch, torchvision and PIL (python3, or the interpreter in $ORTSERVE_PYTHON).
+state dict, or TorchScript; or a Hugging Face sequence classifier with setup_config.json) into an ortserve
+archive, and checks that ortserve's answers on the archive's sample images or texts (and --sample files)
+equal the original model's within the tolerance (default 1e-4).
+Needs Python 3 with torch, torchvision and PIL, or torch and transformers for a Hugging Face archive
+(python3, or the interpreter in $ORTSERVE_PYTHON).
 `;
 
 export interface MigrateIo {
@@ -72,6 +75,9 @@ export async function main(argv: string[], io: MigrateIo = defaultIo): Promise<n
       if (/No module named '(torch|torchvision|PIL)'/.test(detail)) {
         io.err('ortserve-migrate: install PyTorch for python3 (Debian: apt-get install python3-torch python3-torchvision python3-pil), or set ORTSERVE_PYTHON\n');
       }
+      if (/No module named 'transformers'/.test(detail)) {
+        io.err('ortserve-migrate: a Hugging Face archive needs transformers (pip install transformers), or set ORTSERVE_PYTHON\n');
+      }
       return 1;
     }
     const { check, results } = await checkMigration(converted);
@@ -91,8 +97,9 @@ export async function main(argv: string[], io: MigrateIo = defaultIo): Promise<n
       version: check.modelVersion,
       handler: check.handler,
       serializedFile: path.join(converted, 'model.onnx'),
-      extraFiles: existsSync(path.join(converted, 'index_to_name.json')) ? path.join(converted, 'index_to_name.json') : null,
-      configFile: existsSync(path.join(extracted, 'model-config.yaml')) ? path.join(extracted, 'model-config.yaml') : null,
+      extraFiles: check.files.map((f) => path.join(converted, f)).join(',') || null,
+      // The converter writes model-config.yaml when it derives one (a Hugging Face setup_config.json).
+      configFile: [converted, extracted].map((d) => path.join(d, 'model-config.yaml')).find((f) => existsSync(f)) ?? null,
       exportPath: path.resolve(args.values['export-path'] ?? '.'),
       force: args.values.force === true,
       onWarning: (m) => io.err(`WARNING - ${m}\n`),

@@ -5,12 +5,13 @@ model is a torchvision-style image classifier, segmenter or detector, as an eage
 + a state dict) or TorchScript, exports it with torch.onnx.export, and writes into OUT_DIR what the
 ortserve archive needs (model.onnx, index_to_name.json, model-config.yaml) plus check.json: the answers
 TorchServe's handler would give (PIL decode, its transforms, the original PyTorch model) on the
-archive's sample images, which the Node half compares with ortserve's answers.
+archive's sample images, which the Node half compares with ortserve's answers. An archive of a Hugging
+Face sequence classifier (TorchServe's Transformer handler) is converted by hf_text.py, beside this file.
 
-  python3 ortserve_migrate.py ARCHIVE_DIR OUT_DIR [--sample IMAGE ...]
+  python3 ortserve_migrate.py ARCHIVE_DIR OUT_DIR [--sample FILE ...]
 
 ARCHIVE_DIR is the extracted .mar. Needs torch, torchvision and PIL (Debian: python3-torch,
-python3-torchvision, python3-pil).
+python3-torchvision, python3-pil); transformers for Hugging Face archives.
 """
 import argparse
 import importlib.util
@@ -24,14 +25,10 @@ import zipfile
 
 import torch
 import torch.nn.functional as F
-from PIL import Image
-from torchvision import transforms
+
+import hf_text
 
 VISION_HANDLERS = ('image_classifier', 'image_segmenter', 'object_detector')
-IMAGENET = transforms.Compose([
-    transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(),
-    transforms.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])])
-AS_IS = transforms.Compose([transforms.ToTensor()])
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.gif', '.webp', '.tif', '.tiff')
 
 
@@ -118,16 +115,22 @@ def load_mapping(archive):
 
 def torchserve_answer(model, handler, image, mapping, topk):
     """What TorchServe's handler answers for one image, computed with the original model."""
+    # Imported here: a Hugging Face archive needs neither torchvision nor PIL.
+    from torchvision import transforms
+    imagenet = transforms.Compose([
+        transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(),
+        transforms.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])])
+    as_is = transforms.Compose([transforms.ToTensor()])
     with torch.no_grad():
         if handler == 'image_classifier':
-            probs = F.softmax(model(IMAGENET(image).unsqueeze(0)), dim=1)[0]
+            probs = F.softmax(model(imagenet(image).unsqueeze(0)), dim=1)[0]
             p, c = torch.topk(probs, min(topk, probs.shape[0]))
             return [[mapping[str(i)] if mapping else str(i), v] for i, v in zip(c.tolist(), p.tolist())]
         if handler == 'image_segmenter':
-            y = SegmenterOut(model)(IMAGENET(image).unsqueeze(0))
+            y = SegmenterOut(model)(imagenet(image).unsqueeze(0))
             values, classes = F.softmax(y, dim=1).max(dim=1)
             return {'classes': classes[0].flatten().tolist(), 'probs': values[0].flatten().tolist()}
-        boxes, labels, scores = DetectorOne(model)(AS_IS(image))
+        boxes, labels, scores = DetectorOne(model)(as_is(image))
         keep = scores >= 0.5
         return [{'label': mapping[str(l)] if mapping else str(l), 'box': b, 'score': s}
                 for b, l, s in zip(boxes[keep].tolist(), labels[keep].tolist(), scores[keep].tolist())]
@@ -147,6 +150,11 @@ def main():
     args = parser.parse_args()
     m = read_manifest(args.archive)
     handler = m.get('handler', '')
+    os.makedirs(args.out, exist_ok=True)
+    if hf_text.is_hf_archive(args.archive):
+        check = hf_text.migrate(args.archive, m, args.out, args.sample)
+        write_check(args.out, m, check)
+        return
     if handler not in VISION_HANDLERS:
         raise MigrationError(f'the archive\'s handler is "{handler}": ortserve-migrate converts archives using TorchServe\'s '
                              f'{", ".join(VISION_HANDLERS)} (a custom handler must be rewritten in TypeScript)')
@@ -162,11 +170,11 @@ def main():
     else:
         raise MigrationError(f'{weights} is not TorchScript and the archive has no model file (--model-file) to load it into')
     model.eval()
-    os.makedirs(args.out, exist_ok=True)
     export(model, handler, args.out)
     mapping = load_mapping(args.archive)
     if mapping is not None:
         shutil.copy(os.path.join(args.archive, 'index_to_name.json'), os.path.join(args.out, 'index_to_name.json'))
+    from PIL import Image
     images = samples(args.archive, args.sample)
     if not images:
         # No sample in the archive: a synthetic picture, so that the export is still checked.
@@ -175,14 +183,18 @@ def main():
         images = [synthetic]
     check = [{'image': path, 'answer': torchserve_answer(model, handler, Image.open(path).convert('RGB'), mapping, args.topk)}
              for path in images]
-    with open(os.path.join(args.out, 'check.json'), 'w') as f:
-        json.dump({'handler': handler, 'model': kind, 'modelName': m.get('modelName'), 'modelVersion': m.get('modelVersion', '1.0'),
-                   'samples': check}, f)
+    write_check(args.out, m, {'handler': handler, 'model': kind, 'files': ['index_to_name.json'] if mapping is not None else [],
+                              'samples': check})
+
+
+def write_check(out, manifest, check):
+    with open(os.path.join(out, 'check.json'), 'w') as f:
+        json.dump({**check, 'modelName': manifest.get('modelName'), 'modelVersion': manifest.get('modelVersion', '1.0')}, f)
 
 
 if __name__ == '__main__':
     try:
         main()
-    except MigrationError as e:
+    except (MigrationError, hf_text.HfMigrationError) as e:
         print(f'ortserve-migrate: {e}', file=sys.stderr)
         sys.exit(1)
