@@ -9,6 +9,7 @@ import { renderSettingsCheck, renderTargets } from './report-targets.js';
 import type { ServerRun } from './scenario.js';
 import type { BenchReport } from './sections.js';
 import { renderTaxonomy } from './section-taxonomy.js';
+import { renderImageSection } from './section-image.js';
 
 /** The whole report as Markdown. */
 export function renderReport(r: BenchReport): string {
@@ -153,6 +154,7 @@ export function renderReport(r: BenchReport): string {
   }
 
   if (r.taxonomy) out.push(renderTaxonomy(r.taxonomy), '');
+  if (r.image) out.push(...renderImageSection(r.image));
   out.push(...renderTargets(r));
   out.push(...renderSettingsCheck(r));
   if (r.failures.length) {

@@ -7,7 +7,8 @@
  * no CPU (ONNX Runtime threads do not spin), and loads alternate between them so that comparisons are back
  * to back; the comparisons the targets depend on are repeated, interleaved, and reported as medians.
  *
- * Sections (`--sections`, comma-separated): raw, fp32, int8, workers, tiny, sharing, taxonomy. Durations:
+ * Sections (`--sections`, comma-separated): raw, fp32, int8, workers, tiny, sharing, taxonomy
+ * (bench/section-taxonomy.ts), image (bench/section-image.ts). Durations:
  * `--duration` (loads at concurrency > 1), `--c1-passes` (concurrency-1 loads run whole passes over the
  * corpus, so they see the same texts as the raw single-sequence latency), `--tiny-duration`, `--warmup`,
  * `--raw-seconds`, `--repeats`. Scheduler settings: `--batch-size`, `--max-batch-delay`,

@@ -24,6 +24,7 @@ import {
 } from './scenario.js';
 import type { SharingPoint } from './sharing.js';
 import { runTaxonomySection, type TaxonomyResult } from './section-taxonomy.js';
+import { runImageSection, type ImageSectionResult } from './section-image.js';
 
 /** Server throughput at concurrency 32 against the raw ceiling, from interleaved repeats. */
 export interface Ratio {
@@ -52,6 +53,7 @@ export interface BenchReport {
   c1Pairs: Partial<Record<'fp32' | 'int8', { raw: number[]; server: number[] }>>;
   sharing: Partial<Record<'fp32' | 'int8', SharingPoint[]>>;
   taxonomy?: TaxonomyResult;
+  image?: ImageSectionResult;
   failures: string[];
 }
 
@@ -285,6 +287,12 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   if (has('taxonomy')) {
     await attempt('taxonomy', async () => {
       report.taxonomy = await runTaxonomySection(o, start);
+    });
+  }
+
+  if (has('image')) {
+    await attempt('image', async () => {
+      report.image = await runImageSection(o);
     });
   }
 

@@ -9,11 +9,13 @@
  *   with image bytes at concurrency 1 and 32, over HTTP from this process.
  *
  * Raw and server runs alternate, --repeats times (default 3); the report gives medians and the range.
+ * `npm run bench`'s image section (bench/section-image.ts) runs the same measurement.
  *   node dist/bench/vision.js [--seconds 5] [--repeats 3] [--model FILE] [--images DIR]
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import { decodeImage } from '../src/handlers/vision/decode.js';
@@ -27,36 +29,55 @@ import { fmt, markdownTable, median } from './lib/stats.js';
 
 const FIXTURES = path.join(PROJECT_ROOT, 'test', 'fixtures', 'vision');
 
-interface Args {
+export interface VisionBenchOptions {
+  /** Length of each load and raw loop. */
   seconds: number;
   repeats: number;
+  /** An ONNX image classifier with densenet's interface. */
   model: string;
+  /** A folder of JPEG/PNG images. */
   images: string;
 }
 
-function options(): Args {
+/** What one run measured: per-repeat values, in run order (raw and server loads interleaved). */
+export interface VisionBenchResult {
+  options: VisionBenchOptions;
+  images: string[];
+  /** Decode + transform, ms per image, one value per round over all the images (5 rounds). */
+  decodeMs: number[];
+  raw1: number[];
+  raw8: number[];
+  c1: number[];
+  c32: number[];
+  busyBefore: number;
+}
+
+export function defaultVisionOptions(): VisionBenchOptions {
+  return { seconds: 5, repeats: 3, model: path.join(FIXTURES, 'classifier.onnx'), images: path.join(FIXTURES, 'images') };
+}
+
+function options(): VisionBenchOptions {
   const { values } = parseArgs({ options: { seconds: { type: 'string' }, repeats: { type: 'string' }, model: { type: 'string' }, images: { type: 'string' } } });
   return {
     seconds: Number(values.seconds ?? 5),
     repeats: Number(values.repeats ?? 3),
-    model: path.resolve(values.model ?? path.join(FIXTURES, 'classifier.onnx')),
-    images: path.resolve(values.images ?? path.join(FIXTURES, 'images')),
+    model: path.resolve(values.model ?? defaultVisionOptions().model),
+    images: path.resolve(values.images ?? defaultVisionOptions().images),
   };
 }
 
-async function decodeCost(photos: Buffer[]): Promise<{ tensors: ChwTensor[]; msPerImage: number }> {
+/** ms per image of each of 5 rounds over all the images (the mean of the round, so rounds compare). */
+async function decodeCost(photos: Buffer[]): Promise<{ tensors: ChwTensor[]; times: number[] }> {
   const settings = defaultSettings('image_classifier');
   const times: number[] = [];
   let tensors: ChwTensor[] = [];
   for (let rep = 0; rep < 5; rep++) {
     tensors = [];
-    for (const bytes of photos) {
-      const t0 = performance.now();
-      tensors.push(toTensor(await decodeImage(bytes, settings.maxImagePixels), settings.transform));
-      times.push(performance.now() - t0);
-    }
+    const t0 = performance.now();
+    for (const bytes of photos) tensors.push(toTensor(await decodeImage(bytes, settings.maxImagePixels), settings.transform));
+    times.push((performance.now() - t0) / photos.length);
   }
-  return { tensors, msPerImage: median(times) };
+  return { tensors, times };
 }
 
 async function rawImagesPerSec(session: ort.InferenceSession, tensors: ChwTensor[], batch: number, seconds: number): Promise<number> {
@@ -92,15 +113,15 @@ async function serverRequestsPerSec(url: string, token: string | null, photos: B
   return done / seconds;
 }
 
-const range = (v: number[]): string => `${fmt(median(v))} (${fmt(Math.min(...v))}–${fmt(Math.max(...v))})`;
+const range = (v: number[], digits?: number): string => `${fmt(median(v), digits)} (${fmt(Math.min(...v), digits)}–${fmt(Math.max(...v), digits)})`;
 
-async function main(): Promise<void> {
-  const o = options();
+/** Decode cost, then raw ONNX Runtime and the server interleaved, `o.repeats` times. */
+export async function measureVision(o: VisionBenchOptions): Promise<VisionBenchResult> {
   const names = readdirSync(o.images).filter((n) => /\.(jpe?g|png)$/i.test(n)).sort();
   const photos = names.map((n) => readFileSync(path.join(o.images, n)));
   const busy = await machineBusy();
   log(`${photos.length} images, model ${path.basename(o.model)}, ${o.seconds} s per load, ${o.repeats} repeats; ${fmt(busy, 2)} cores busy before`);
-  const { tensors, msPerImage } = await decodeCost(photos);
+  const { tensors, times } = await decodeCost(photos);
   const session = await ort.InferenceSession.create(o.model, { intraOpNumThreads: os.availableParallelism(), interOpNumThreads: 1, graphOptimizationLevel: 'all' });
 
   const server = await ServerProcess.start({ label: 'vision', properties: {} });
@@ -125,24 +146,37 @@ async function main(): Promise<void> {
     await server.stop();
     await session.release();
   }
-  const rawBest = raw1.map((v, i) => Math.max(v, raw8[i]!));
-  console.log(
-    markdownTable(
-      ['image_classifier', 'median (min–max)'],
-      [
-        ['decode + transform, ms per image (sharp + PIL-exact resize)', fmt(msPerImage, 2)],
-        ['raw ONNX Runtime, images/s, batch 1', range(raw1)],
-        ['raw ONNX Runtime, images/s, batch 8', range(raw8)],
-        ['server, requests/s, concurrency 1', range(c1)],
-        ['server, requests/s, concurrency 32', range(c32)],
-        ['server c32 ÷ best raw (same decoded images)', fmt(median(c32.map((v, i) => v / rawBest[i]!)), 2)],
-      ],
-    ),
-  );
-  console.log(`\n${photos.length} images (${names.join(', ')}); ${os.availableParallelism()} cores, ${fmt(busy, 2)} busy before the run (machine shared).`);
+  return { options: o, images: names, decodeMs: times, raw1, raw8, c1, c32, busyBefore: busy };
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+/** The image-classifier table, Markdown. */
+export function renderVision(r: VisionBenchResult): string {
+  const rawBest = r.raw1.map((v, i) => Math.max(v, r.raw8[i]!));
+  const table = markdownTable(
+    ['image_classifier', 'median (min–max)'],
+    [
+      ['decode + transform, ms per image (sharp + PIL-exact resize)', range(r.decodeMs, 2)],
+      ['raw ONNX Runtime, images/s, batch 1', range(r.raw1)],
+      ['raw ONNX Runtime, images/s, batch 8', range(r.raw8)],
+      ['server, requests/s, concurrency 1', range(r.c1)],
+      ['server, requests/s, concurrency 32', range(r.c32)],
+      ['server c1 ÷ raw batch 1 (same decoded images)', range(r.c1.map((v, i) => v / r.raw1[i]!), 2)],
+      ['server c32 ÷ best raw (same decoded images)', range(r.c32.map((v, i) => v / rawBest[i]!), 2)],
+    ],
+  );
+  return `${table}
+
+${r.images.length} images (${r.images.join(', ')}), model ${path.basename(r.options.model)}, ${r.options.seconds} s per load, ` +
+    `${r.options.repeats} interleaved repeats; 1 worker, batch_size 8, max_batch_delay 5; ${os.availableParallelism()} cores, ${fmt(r.busyBefore, 2)} busy before the run (machine shared).`;
+}
+
+async function main(): Promise<void> {
+  console.log(renderVision(await measureVision(options())));
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
