@@ -1,9 +1,9 @@
 /**
  * ortserve-migrate on TorchServe archives of an image classifier, as eager model (model.py + state
- * dict) and as TorchScript: PyTorch writes the models, ortserve-archiver packs them as
+ * dict) and as TorchScript, and of an image segmenter (eager): PyTorch writes the models, ortserve-archiver packs them as
  * torch-model-archiver would, ortserve-migrate converts them, and a real server answers the photographs
  * as the original model does in TorchServe's pipeline (PIL + torchvision transforms + PyTorch, computed
- * here by Python). Needs Python 3 with torch, torchvision and PIL, so it runs in `npm run test:vision`
+ * here by Python). Needs Python 3 with torch, torchvision and PIL, so it runs in `npm run test:python`
  * (tools/vision/test-deps.sh installs them), not in the plain `npm test`.
  */
 import assert from 'node:assert/strict';
@@ -36,6 +36,41 @@ class ColourNet(nn.Module):
 
     def forward(self, x):
         return self.fc(torch.relu(self.conv(x)).mean(dim=(2, 3)))
+`;
+
+// A segmenter with set weights, returning {"out": ...} as torchvision's do: a pixel's class is its strongest
+// colour channel (a 1×1 convolution over the normalised image).
+const SEG_PY = `import torch
+from torch import nn
+
+
+class ColourSegNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 1)
+
+    def forward(self, x):
+        return {'out': self.conv(x)}
+`;
+
+const MAKE_SEG = `
+import json, sys, torch
+sys.path.insert(0, '.')
+from seg_model import ColourSegNet
+from PIL import Image
+from torchvision import transforms
+m = ColourSegNet()
+with torch.no_grad():
+    m.conv.weight.copy_(torch.eye(3).view(3, 3, 1, 1) * 4)
+    m.conv.bias.zero_()
+m.eval()
+torch.save(m.state_dict(), 'seg.pth')
+t = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(),
+                        transforms.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])])
+with torch.no_grad():
+    y = torch.softmax(m(t(Image.open(sys.argv[1]).convert('RGB')).unsqueeze(0))['out'], dim=1)[0]
+p, c = y.max(dim=0)
+print(json.dumps({'classes': c.flatten().tolist(), 'probs': p.flatten().tolist()}))
 `;
 
 const MAKE = `
@@ -112,6 +147,33 @@ describe('ortserve-migrate', () => {
       assert.ok(tops.size >= 2, 'the photographs get different classes');
     });
   }
+
+  it('converts an eager segmenter archive, and ortserve answers each pixel as the original model', async () => {
+    writeFileSync(path.join(dir, 'seg_model.py'), SEG_PY);
+    const made = await run(PYTHON, ['-c', MAKE_SEG, path.join(dir, 'kitten.jpg')], { cwd: dir, timeout: 120_000 });
+    const want = JSON.parse(made.stdout) as { classes: number[]; probs: number[] };
+    assert.ok(new Set(want.classes).size >= 2, 'the photograph has pixels of different classes');
+    await cli('archiver', ['--model-name', 'seg', '--version', '1.0', '--model-file', 'seg_model.py', '--serialized-file', 'seg.pth',
+      '--handler', 'image_segmenter', '--extra-files', 'coffee.jpg', '--export-path', 'old']);
+    const r = await cli('migrate', ['old/seg.mar', '--export-path', 'new']);
+    assert.match(r.stdout, /^same: coffee\.jpg: largest difference /m);
+    assert.match(r.stdout, /Wrote .*new\/seg\.mar \(image_segmenter, from the PyTorch model \(eager\); /);
+    copyFileSync(path.join(dir, 'new', 'seg.mar'), path.join(s.modelStore, 'seg.mar'));
+    await s.register('url=seg.mar&initial_workers=1&synchronous=true');
+    const { status, body } = await predict(s, 'seg', image('kitten.jpg'));
+    assert.equal(status, 200);
+    const pixels = (body as Array<Array<[number, number]>>).flat();
+    assert.equal(pixels.length, want.classes.length);
+    let differing = 0;
+    let difference = 0;
+    pixels.forEach(([c, p], i) => {
+      if (c !== want.classes[i]) differing++;
+      else difference = Math.max(difference, Math.abs(p - want.probs[i]!));
+    });
+    // Pixels whose two best classes tie within float error may flip; the rest must agree.
+    assert.ok(differing <= pixels.length / 1000, `${differing} of ${pixels.length} pixels have another class`);
+    assert.ok(difference < 1e-4, `largest probability difference ${difference}`);
+  });
 
   it('refuses an archive with a custom Python handler, saying why, and writes nothing', async () => {
     writeFileSync(path.join(dir, 'my_handler.py'), 'def handle(data, context):\n    return data\n');

@@ -7,7 +7,11 @@ test/fixtures/migrate/vocab.txt, trained for a few seconds on test/fixtures/migr
 different texts get different labels, saved with save_pretrained; setup_config.json, index_to_name.json,
 a sample text file and a stand-in for TorchServe's Transformer_handler_generalized.py.
 
-  python3 make_hf_fixture.py OUT_DIR --weights bin|safetensors [--text TEXT ...]
+  python3 make_hf_fixture.py OUT_DIR [--text TEXT ...]
+
+The model is saved twice: OUT_DIR/Transformer_model as transformers 4 saved it for TorchServe's example
+(pytorch_model.bin; the tokenizer as vocab.txt + tokenizer_config.json, no tokenizer.json) and
+OUT_DIR/Transformer_model_safetensors as transformers 5 saves it (model.safetensors, tokenizer.json).
 
 Prints JSON: for each --text, the probabilities the trained PyTorch model gives it when the text is
 prepared as TorchServe's handler prepares it (padded to max_length), the test's expected answers.
@@ -47,11 +51,11 @@ def train(model, tokenizer):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('out')
-    parser.add_argument('--weights', choices=['bin', 'safetensors'], required=True)
     parser.add_argument('--text', action='append', default=[])
     args = parser.parse_args()
     torch.manual_seed(17)
     model_dir = os.path.join(args.out, 'Transformer_model')
+    new_dir = os.path.join(args.out, 'Transformer_model_safetensors')
     os.makedirs(model_dir, exist_ok=True)
     shutil.copy(os.path.join(FIXTURES, 'vocab.txt'), os.path.join(model_dir, 'vocab.txt'))
     # from_pretrained reads vocab.txt in every transformers release (v5's constructor ignores vocab_file).
@@ -62,16 +66,12 @@ def main():
                         id2label=dict(enumerate(LABELS)), label2id={l: i for i, l in enumerate(LABELS)})
     assert tokenizer.unk_token_id not in tokenizer('the team scored')['input_ids'], 'the vocabulary was not read'
     model = train(BertForSequenceClassification(config), tokenizer)
-    model.save_pretrained(model_dir)
-    tokenizer.save_pretrained(model_dir)
-    if args.weights == 'bin':
-        # An archive of transformers 4 days: pytorch_model.bin, and the tokenizer as vocab.txt +
-        # tokenizer_config.json without tokenizer.json (the converter must build that one).
-        torch.save(model.state_dict(), os.path.join(model_dir, 'pytorch_model.bin'))
-        os.remove(os.path.join(model_dir, 'model.safetensors'))
-        os.remove(os.path.join(model_dir, 'tokenizer.json'))
-    else:
-        os.remove(os.path.join(model_dir, 'vocab.txt'))
+    model.save_pretrained(new_dir)
+    tokenizer.save_pretrained(new_dir)
+    # The old layout: the converter must load pytorch_model.bin and build tokenizer.json from vocab.txt.
+    torch.save(model.state_dict(), os.path.join(model_dir, 'pytorch_model.bin'))
+    for name in ('config.json', 'tokenizer_config.json'):
+        shutil.copy(os.path.join(new_dir, name), os.path.join(model_dir, name))
     with open(os.path.join(args.out, 'setup_config.json'), 'w') as f:
         json.dump(SETUP_CONFIG, f, indent=1)
     with open(os.path.join(args.out, 'index_to_name.json'), 'w') as f:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Debian packages `npm run test:vision` needs: PyTorch, torchvision and PIL for Debian's python3
+# The Debian packages `npm run test:python` needs: PyTorch, torchvision and PIL for Debian's python3
 # (ortserve-migrate exports with torch.onnx.export; the test computes the original model's answers).
 # Nothing is installed when they are there; as root the missing ones are installed with apt-get.
 set -euo pipefail
@@ -16,6 +16,6 @@ if [ "$(id -u)" -eq 0 ]; then
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 else
-  echo "test-deps: run 'sudo apt-get install -y --no-install-recommends ${missing[*]}', then npm run test:vision again." >&2
+  echo "test-deps: run 'sudo apt-get install -y --no-install-recommends ${missing[*]}', then npm run test:python again." >&2
   exit 1
 fi
