@@ -53,8 +53,8 @@ async function loadHandler(check: CheckFile, modelDir: string): Promise<{ handle
 function compare(handler: CheckFile['handler'], ours: ResponseValue, theirs: CheckFile['samples'][number]['answer']): Omit<SampleResult, 'image'> {
   if (handler === 'text_classifier') {
     // Asked as {"text", "top_k"}: [{label, score}], best first; compared like the image classifier's top-k.
-    ours = Object.fromEntries((ours as Array<{ label: string; score: number }>).map(({ label, score }) => [label, score]));
-    handler = 'image_classifier';
+    const ranked = Object.fromEntries((ours as Array<{ label: string; score: number }>).map(({ label, score }) => [label, score]));
+    return compare('image_classifier', ranked, theirs);
   }
   if (handler === 'image_classifier') {
     const mine = Object.entries(ours as Record<string, number>);

@@ -150,7 +150,7 @@ describe('ortserve-migrate', () => {
 
   it('converts an eager segmenter archive, and ortserve answers each pixel as the original model', async () => {
     writeFileSync(path.join(dir, 'seg_model.py'), SEG_PY);
-    const made = await run(PYTHON, ['-c', MAKE_SEG, path.join(dir, 'kitten.jpg')], { cwd: dir, timeout: 120_000 });
+    const made = await run(PYTHON, ['-c', MAKE_SEG, path.join(dir, 'kitten.jpg')], { cwd: dir, timeout: 120_000, maxBuffer: 64 << 20 });
     const want = JSON.parse(made.stdout) as { classes: number[]; probs: number[] };
     assert.ok(new Set(want.classes).size >= 2, 'the photograph has pixels of different classes');
     await cli('archiver', ['--model-name', 'seg', '--version', '1.0', '--model-file', 'seg_model.py', '--serialized-file', 'seg.pth',
