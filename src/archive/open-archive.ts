@@ -3,7 +3,9 @@
  * the handler's model_dir, the manifest and the model config. Archive files are extracted into a fresh
  * private directory that dispose() removes; directories are served in place.
  */
-import { promises as fs } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import { ModelNotFoundException } from '../errors.js';
 import { createExtractionDir, detectArchiveKind, extractArchive, removeDir } from './extract.js';
@@ -30,11 +32,18 @@ export async function unwrapSingleDirectory(dir: string): Promise<string> {
   return st?.isDirectory() === true ? only : dir;
 }
 
-async function load(modelDir: string, extracted: boolean, dispose: () => Promise<void>): Promise<OpenedArchive> {
+async function load(modelDir: string, extracted: boolean, dispose: () => Promise<void>, archiveSha256: string | null): Promise<OpenedArchive> {
   const warnings: string[] = [];
   const manifest = await readManifest(modelDir);
   const { modelConfig, hasConfigFile } = await readModelConfig(modelDir, manifest, warnings);
-  return { modelDir, manifest, modelConfig, hasConfigFile, dispose, extracted, warnings };
+  return { modelDir, manifest, modelConfig, hasConfigFile, dispose, extracted, warnings, archiveSha256 };
+}
+
+/** The file's SHA-256, hex, streamed (archives can be gigabytes). */
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(file), hash);
+  return hash.digest('hex');
 }
 
 /**
@@ -48,7 +57,7 @@ export async function openArchive(source: string, opts: OpenArchiveOptions): Pro
 
   if (st.isDirectory()) {
     const modelDir = await unwrapSingleDirectory(path.resolve(source));
-    return load(modelDir, false, async () => undefined);
+    return load(modelDir, false, async () => undefined, null);
   }
   if (!st.isFile()) throw new ModelNotFoundException(`Model not found at: ${source}`);
 
@@ -61,9 +70,9 @@ export async function openArchive(source: string, opts: OpenArchiveOptions): Pro
     await removeDir(dir);
   };
   try {
-    await extractArchive(source, dir, kind, limits);
+    const [sha] = await Promise.all([sha256File(source), extractArchive(source, dir, kind, limits)]);
     const modelDir = kind === 'tar' ? await unwrapSingleDirectory(dir) : dir;
-    return await load(modelDir, true, dispose);
+    return await load(modelDir, true, dispose, sha);
   } catch (err) {
     await dispose();
     throw err;

@@ -68,6 +68,11 @@ export interface OpenedArchive {
   dispose(): Promise<void>;
   /** True when the archive was extracted into a private directory (false: a directory served in place). */
   extracted?: boolean;
+  /**
+   * SHA-256 of the archive file (hex), so that a client can tell which archive answered (describe's
+   * extra `archiveSha256`); null for a directory served in place.
+   */
+  archiveSha256?: string | null;
   /** Things worth logging that did not stop the load (e.g. model-config.yaml values that were ignored). */
   warnings?: string[];
 }

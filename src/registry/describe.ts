@@ -63,6 +63,8 @@ export function describeVersion(v: ModelVersion, customizedMetadata?: unknown): 
     // ortserve (issue 16): the layout the version runs with, and why (a TorchServe client ignores the extra key).
     operatingPoint: v.operatingPoint,
     sharedWeights: s.sharedWeights,
+    // ortserve's own: which archive file this version was loaded from.
+    archiveSha256: v.archive.archiveSha256 ?? null,
   };
   if (customizedMetadata !== undefined) d.customizedMetadata = customizedMetadata;
   return d;

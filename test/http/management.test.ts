@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
@@ -56,6 +57,8 @@ describe('management API', () => {
     assert.equal(r.status, 200);
     const p = await request(s.inferenceUrl).post('/predictions/dir').set(s.auth('inference')).type('text').send('x');
     assert.equal(p.status, 200);
+    // A directory has no archive file to hash.
+    assert.equal((await mgmt().get('/models/dir').set(auth)).body[0].archiveSha256, null);
   });
 
   it('rejects a missing url, duplicates, unknown archives, relative paths and URLs outside allowed_urls', async () => {
@@ -116,9 +119,12 @@ describe('management API', () => {
       'responseTimeout', 'startupTimeout', 'maxRetryTimeoutInSec', 'clientTimeoutInMills', 'parallelType',
       'parallelLevel', 'deviceType', 'continuousBatching', 'useJobTicket', 'useVenv', 'stateful', 'sequenceMaxIdleMSec',
       'sequenceTimeoutMSec', 'maxNumSequence', 'maxSequenceJobQueueSize', 'loadedAtStartup', 'workers', 'jobQueueStatus',
-      // ortserve's two fields (issue 16) follow TorchServe's, which keep their order (docs/compatibility.md).
-      'operatingPoint', 'sharedWeights',
+      // ortserve's three fields follow TorchServe's, which keep their order (docs/compatibility.md).
+      'operatingPoint', 'sharedWeights', 'archiveSha256',
     ]);
+    // ortserve's extra field: the SHA-256 of the archive file the version was loaded from.
+    const sha = createHash('sha256').update(readFileSync(path.join(s.modelStore, 'beta.mar'))).digest('hex');
+    assert.equal(r.body[0].archiveSha256, sha);
     const w = r.body[0].workers[0];
     assert.deepEqual(Object.keys(w), ['id', 'startTime', 'status', 'memoryUsage', 'pid', 'gpu', 'gpuUsage']);
     assert.match(w.id, /^\d+$/);
