@@ -26,6 +26,8 @@ export interface BatchOptions {
   topK: number | null;
   /** Progress bar label prefix (the model name is added). */
   label: string;
+  /** The path of the label list in answers that are objects (answer-field.ts); null: none. */
+  field?: readonly string[] | null;
 }
 
 /** A run that cannot go on: the message says what the server answered. */
@@ -43,7 +45,7 @@ export async function classifyAll(client: InferenceClient, model: string, texts:
   try {
     const outcomes = await mapConcurrent(texts, o.concurrency, async (text): Promise<RowOutcome> => {
       try {
-        const r = await client.classify(model, text, o.topK);
+        const r = await client.classify(model, text, o.topK, o.field ?? null);
         return { ok: true, predictions: r.predictions, latencyMs: r.latencyMs };
       } catch (err) {
         if (err instanceof ServerError && isRowError(err)) return { ok: false, error: `${err.status} ${err.message}` };

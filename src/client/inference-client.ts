@@ -10,6 +10,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
+import { AnswerShapeError, labelsFromAnswer } from './answer-field.js';
 
 export interface Prediction {
   label: string;
@@ -17,7 +18,7 @@ export interface Prediction {
 }
 
 export interface ClassifyResult {
-  /** Best first; as many as top_k asked for. */
+  /** Best first; as many as top_k asked for; empty when the answer's field held null (no label). */
   predictions: Prediction[];
   /** Request to end of answer, for the attempt that succeeded (back-off waits excluded). */
   latencyMs: number;
@@ -103,13 +104,16 @@ export class InferenceClient {
     this.timeoutMs = options.timeoutMs ?? 120_000;
   }
 
-  /** Classifies one text; `topK` null asks for every label. */
-  async classify(model: string, text: string, topK: number | null): Promise<ClassifyResult> {
+  /**
+   * Classifies one text; `topK` null asks for every label. `field` is the path of the label list
+   * inside an answer that is an object (answer-field.ts).
+   */
+  async classify(model: string, text: string, topK: number | null, field: readonly string[] | null = null): Promise<ClassifyResult> {
     const body = JSON.stringify(topK === null ? { text } : { text, top_k: topK });
     for (let attempt = 1; ; attempt++) {
       try {
         const { status, payload, latencyMs } = await this.post(predictionPath(model), body);
-        if (status === 200) return { predictions: parsePredictions(payload), latencyMs, attempts: attempt };
+        if (status === 200) return { predictions: parsePredictions(payload, field), latencyMs, attempts: attempt };
         throw toServerError(status, payload);
       } catch (err) {
         const reason = retryReason(err);
@@ -174,19 +178,17 @@ function toServerError(status: number, payload: string): ServerError {
   return new ServerError(status, '', payload.slice(0, 200) || `HTTP ${status}`);
 }
 
-function parsePredictions(payload: string): Prediction[] {
+function parsePredictions(payload: string, field: readonly string[] | null): Prediction[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(payload);
   } catch {
     parsed = payload;
   }
-  const ok =
-    Array.isArray(parsed) &&
-    parsed.length > 0 &&
-    parsed.every((p: { label?: unknown; score?: unknown }) => typeof p?.label === 'string' && typeof p.score === 'number');
-  if (!ok) {
-    throw new ServerError(200, 'UnexpectedAnswer', `expected [{"label", "score"}, …] (a text_classifier model), got: ${payload.slice(0, 120)}`);
+  try {
+    return labelsFromAnswer(parsed, field);
+  } catch (err) {
+    if (err instanceof AnswerShapeError) throw new ServerError(200, 'UnexpectedAnswer', err.message);
+    throw err;
   }
-  return (parsed as Prediction[]).map((p) => ({ label: p.label, score: p.score }));
 }

@@ -6,8 +6,10 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BatchAbortedError } from '../client/batch-classify.js';
 import { ConnectionError, InferenceClient, ServerError } from '../client/inference-client.js';
+import { parseFieldPath } from '../client/answer-field.js';
 import { KeyFileError, resolveInferenceToken } from '../client/token.js';
 import { DataError } from './dataset.js';
+import { OutDirTakenError } from './out-dir.js';
 import { ColumnError, parseWhere, type RowFilter } from './row-select.js';
 
 /** A wrong command line: printed with a hint to --help, exit code 2. */
@@ -22,6 +24,7 @@ export const COMMON_OPTIONS = {
   token: { type: 'string' },
   'key-file': { type: 'string' },
   'text-columns': { type: 'string' },
+  field: { type: 'string' },
   where: { type: 'string', multiple: true },
   concurrency: { type: 'string' },
   retries: { type: 'string' },
@@ -36,6 +39,9 @@ export const COMMON_HELP = `server and data options:
                               when it exists; no key is sent otherwise)
   --text-columns A,B          the columns sent as text, joined with ". " (default: "text" when the file
                               has it, else "title,description")
+  --field PATH                for models that answer a JSON object (like events): the field, or dotted
+                              path, holding the label list (e.g. taxonomy); label lists answered
+                              directly are used as they are
   --where COLUMN=VALUE        keep only rows whose COLUMN equals VALUE; repeat to combine (all must hold)
   --concurrency N             requests in flight at once (default 4)
   --retries N                 retries of a request answered 503 or whose connection failed, with
@@ -49,6 +55,7 @@ export interface CommonValues {
   token?: string;
   'key-file'?: string;
   'text-columns'?: string;
+  field?: string;
   where?: string[];
   concurrency?: string;
   retries?: string;
@@ -61,6 +68,8 @@ export interface CommonSettings {
   models: string[];
   /** null: choose from the file's columns. */
   textColumns: string[] | null;
+  /** `--field` split at its dots; null when not given. */
+  field: string[] | null;
   where: RowFilter[];
   concurrency: number;
   retries: number;
@@ -113,6 +122,8 @@ export function readCommonSettings(v: CommonValues, cwd: string): CommonSettings
   if (!/^https?:\/\/[^/]+/.test(url)) throw new UsageError(`--url ${url}: expected http://host:port or https://host:port`);
   const textColumns = v['text-columns'] === undefined ? null : v['text-columns'].split(',').map((c) => c.trim()).filter((c) => c !== '');
   if (textColumns !== null && textColumns.length === 0) throw new UsageError('--text-columns names no column');
+  const field = v.field === undefined ? null : parseFieldPath(v.field);
+  if (field === null && v.field !== undefined) throw new UsageError(`--field ${v.field}: expected a field name or a dotted path (a.b)`);
   const where: RowFilter[] = [];
   for (const w of v.where ?? []) {
     const filter = parseWhere(w);
@@ -130,6 +141,7 @@ export function readCommonSettings(v: CommonValues, cwd: string): CommonSettings
     token,
     models,
     textColumns,
+    field,
     where,
     concurrency,
     retries,
@@ -151,7 +163,7 @@ export async function runCommand(name: string, body: () => Promise<number>): Pro
   try {
     return await body();
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ColumnError) {
+    if (err instanceof UsageError || err instanceof ColumnError || err instanceof OutDirTakenError) {
       console.error(`ortserve ${name}: error: ${err.message}\nTry "ortserve ${name} --help".`);
       return 2;
     }

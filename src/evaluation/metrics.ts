@@ -38,7 +38,9 @@ export interface ClassificationMetrics {
   macroPrecision: number;
   macroRecall: number;
   macroF1: number;
-  /** F1 per class weighted by support (scikit-learn's average="weighted"). */
+  /** Per-class values weighted by support (scikit-learn's average="weighted"). */
+  weightedPrecision: number;
+  weightedRecall: number;
   weightedF1: number;
   perClass: ClassMetrics[];
 }
@@ -46,6 +48,9 @@ export interface ClassificationMetrics {
 /** NaN (0/0) as 0, scikit-learn's zero_division default. */
 const orZero = (x: number): number => (Number.isFinite(x) ? x : 0);
 const mean = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
+
+const weighted = (classes: readonly ClassMetrics[], pick: (c: ClassMetrics) => number, total: number): number =>
+  classes.reduce((sum, c) => sum + pick(c) * c.support, 0) / total;
 
 export function classificationMetrics(actual: readonly string[], predicted: readonly string[]): ClassificationMetrics {
   if (actual.length !== predicted.length) throw new Error(`${actual.length} actual labels but ${predicted.length} predicted`);
@@ -74,7 +79,9 @@ export function classificationMetrics(actual: readonly string[], predicted: read
     macroPrecision: mean(perClass.map((c) => c.precision)),
     macroRecall: mean(perClass.map((c) => c.recall)),
     macroF1: mean(perClass.map((c) => c.f1)),
-    weightedF1: perClass.reduce((sum, c) => sum + c.f1 * c.support, 0) / total,
+    weightedPrecision: weighted(perClass, (c) => c.precision, total),
+    weightedRecall: weighted(perClass, (c) => c.recall, total),
+    weightedF1: weighted(perClass, (c) => c.f1, total),
     perClass,
   };
 }

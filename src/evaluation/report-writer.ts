@@ -5,10 +5,12 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { classificationReport } from './classification-report.js';
 import { comparisonChartSpec, confusionMatrixSpec, renderSvg } from './charts.js';
 import { writeDataset } from './dataset.js';
 import type { RowsWithColumns } from './prediction-columns.js';
-import { comparedValues, imageNames, reportDocument } from './report-document.js';
+import { svgToPng } from './png.js';
+import { comparedValues, imageNames, pngName, reportDocument } from './report-document.js';
 import { renderHtml, renderMarkdown } from './report-render.js';
 import type { EvaluationReport } from './run-evaluation.js';
 
@@ -21,7 +23,7 @@ export interface WrittenReport {
 export async function writeReport(dir: string, report: EvaluationReport, predictions: RowsWithColumns): Promise<WrittenReport> {
   mkdirSync(dir, { recursive: true });
   const files: string[] = [];
-  const write = (name: string, content: string): void => {
+  const write = (name: string, content: string | Buffer): void => {
     writeFileSync(path.join(dir, name), content);
     files.push(name);
   };
@@ -32,11 +34,14 @@ export async function writeReport(dir: string, report: EvaluationReport, predict
   for (const m of report.models) {
     const file = images.confusion.get(m.model);
     if (m.metrics === null || file === undefined) continue;
-    write(file, await renderSvg(confusionMatrixSpec(`Confusion matrix: ${m.model}`, m.metrics.labels, m.metrics.matrix)));
+    const svg = await renderSvg(confusionMatrixSpec(`Confusion matrix: ${m.model}`, m.metrics.labels, m.metrics.matrix));
+    write(file, svg);
+    write(pngName(file), svgToPng(svg));
     confusion[m.model] = file;
   }
   const blocks = reportDocument(report, images);
-  const json = { ...report, images: { comparison: compared.length > 0 ? images.comparison : null, confusion } };
+  const reports = Object.fromEntries(report.models.flatMap((m) => (m.metrics ? [[m.model, classificationReport(m.metrics)]] : [])));
+  const json = { ...report, classificationReports: reports, images: { comparison: compared.length > 0 ? images.comparison : null, confusion } };
   write('report.json', JSON.stringify(json, null, 2) + '\n');
   write('report.md', renderMarkdown(blocks));
   write('report.html', renderHtml(blocks, 'Evaluation report'));
