@@ -7,6 +7,7 @@ import { describeServedModel, IdentityError, serverVersion } from '../client/mod
 import { resolveManagementToken } from '../client/token.js';
 import { COMMON_HELP, COMMON_OPTIONS, makeClient, parseCommand, readCommonSettings, runCommand, UsageError } from '../evaluation/cli-common.js';
 import { DataError, readDatasets, type Row } from '../evaluation/dataset.js';
+import { EXIT_MODEL_FAILED } from '../evaluation/exit-codes.js';
 import { writeMlflowRuns } from '../evaluation/mlflow-store.js';
 import { claimReportDir } from '../evaluation/out-dir.js';
 import { addPredictionColumns, type RowsWithColumns } from '../evaluation/prediction-columns.js';
@@ -18,8 +19,6 @@ import { evaluateModels, type Describer, type EvaluationReport } from '../evalua
 
 export const DEFAULT_MANAGEMENT_URL = 'http://127.0.0.1:8081';
 
-/** Exit status when at least one model could not be evaluated at all (the report has the others). */
-export const EXIT_MODEL_FAILED = 3;
 
 export const EVALUATE_USAGE = `usage: ortserve evaluate FILE [FILE ...] -m MODEL [-m MODEL ...] [--label-column COLUMN] [-o DIR] [options]
 
@@ -32,6 +31,7 @@ options:
   --label-column COLUMN       the column holding the expected label (default "label")
   -o, --out DIR               the report folder, which must be missing or empty (default: a new
                               folder reports/evaluate-<date>T<time>)
+  --overwrite                 write over the report already in --out (its other files stay)
   --management-url URL        the management address, for describe (default ${DEFAULT_MANAGEMENT_URL})
   --management-token KEY      the management key (default: from --key-file or ./key_file.json)
   --mlflow-dir DIR            also write the evaluation as MLflow runs (one per model) in MLflow's
@@ -57,6 +57,7 @@ const OPTIONS = {
   'management-url': { type: 'string' },
   'management-token': { type: 'string' },
   'mlflow-dir': { type: 'string' },
+  overwrite: { type: 'boolean' },
 } as const;
 
 export function runEvaluate(argv: string[]): Promise<number> {
@@ -90,7 +91,8 @@ export function runEvaluate(argv: string[]): Promise<number> {
     }
     if (rows.length === 0) throw new DataError(`no row to evaluate: ${data.rows.length} read, ${kept.length} kept by --where, none with both a label and a text`);
     // Claimed before the requests, so that a taken --out is refused before minutes of work.
-    const out = claimReportDir(values.out, process.cwd(), new Date());
+    if (values.overwrite && values.out === undefined) throw new UsageError('--overwrite needs --out (a new timestamped folder is made otherwise)');
+    const out = claimReportDir(values.out, process.cwd(), new Date(), values.overwrite ?? false);
 
     const describe: Describer = async (model) => {
       try {

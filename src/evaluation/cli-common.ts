@@ -10,6 +10,7 @@ import { parseFieldPath } from '../client/answer-field.js';
 import { KeyFileError, resolveInferenceToken } from '../client/token.js';
 import { DataError } from './dataset.js';
 import { OutDirTakenError } from './out-dir.js';
+import { RouteError } from './routing.js';
 import { ColumnError, parseWhere, type RowFilter } from './row-select.js';
 
 /** A wrong command line: printed with a hint to --help, exit code 2. */
@@ -163,8 +164,8 @@ export async function runCommand(name: string, body: () => Promise<number>): Pro
   try {
     return await body();
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ColumnError || err instanceof OutDirTakenError) {
-      console.error(`ortserve ${name}: error: ${err.message}\nTry "ortserve ${name} --help".`);
+    if ([UsageError, ColumnError, OutDirTakenError, RouteError].some((k) => err instanceof k)) {
+      console.error(`ortserve ${name}: error: ${(err as Error).message}\nTry "ortserve ${name} --help".`);
       return 2;
     }
     const io = typeof (err as NodeJS.ErrnoException).code === 'string' && (err as NodeJS.ErrnoException).syscall !== undefined;

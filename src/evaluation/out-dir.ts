@@ -1,7 +1,8 @@
 /**
  * Where `evaluate` writes its report: a folder of its own for every run, so that a rerun never
  * overwrites an earlier report. The default is a new timestamped folder under reports/ (with -2, -3 …
- * when two runs start in the same second); `--out DIR` must name a folder that is missing or empty.
+ * when two runs start in the same second); `--out DIR` must name a folder that is missing or empty, unless `--overwrite` says to write over the
+ * report in it.
  */
 import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -16,11 +17,13 @@ export function timestampedName(now: Date): string {
 }
 
 /** Creates the report folder and returns its absolute path. */
-export function claimReportDir(out: string | undefined, cwd: string, now: Date): string {
+export function claimReportDir(out: string | undefined, cwd: string, now: Date, overwrite = false): string {
   if (out !== undefined) {
     const dir = path.resolve(cwd, out);
     mkdirSync(dir, { recursive: true });
-    if (readdirSync(dir).length > 0) throw new OutDirTakenError(`--out ${out}: the folder already holds a report or other files; name a new folder (or leave --out out for a new timestamped one)`);
+    if (!overwrite && readdirSync(dir).length > 0) {
+      throw new OutDirTakenError(`--out ${out}: the folder already holds a report or other files; name a new folder, leave --out out for a new timestamped one, or add --overwrite`);
+    }
     return dir;
   }
   const parent = path.resolve(cwd, 'reports');

@@ -35,7 +35,7 @@ describe('ortserve evaluate', () => {
     await ts.server.stop();
   });
 
-  const evaluate = (args: string[]) => runCli(e, ['evaluate', ...args, '--url', ts.server.inferenceUrl], 60_000);
+  const evaluate = (args: string[]) => runCli(e, ['evaluate', ...args, '--url', ts.server.inferenceUrl, '--management-url', ts.server.managementUrl], 60_000);
 
   it('writes report.json, report.md, report.html and SVG images whose numbers match the server\'s answers', async () => {
     const out = path.join(e.cwd, 'report');
@@ -112,11 +112,13 @@ describe('ortserve evaluate', () => {
       assert.match(r.stderr, message);
       assert.match(r.stderr, /ortserve evaluate --help/);
     }
+    // A model that cannot answer at all: exit 3, and the report (of no model here) is written all the same.
     const missing = await evaluate([csvFile, '-m', 'nope', '--label-column', 'taxonomy', '--token', ts.token, '-o', path.join(e.cwd, 'r-nope')]);
-    assert.equal(missing.code, 1);
+    assert.equal(missing.code, 3);
+    assert.ok(existsSync(path.join(e.cwd, 'r-nope', 'report.md')));
     assert.match(missing.stderr, /model nope: the server answered 404 ModelNotFoundException/);
     const denied = await evaluate([csvFile, '-m', 'clf', '--label-column', 'taxonomy', '--token', 'wrong', '-o', path.join(e.cwd, 'r-denied')]);
-    assert.equal(denied.code, 1);
+    assert.equal(denied.code, 3);
     // TorchServe's answer to a wrong key is a 400, which must stop the run rather than fail each row.
     assert.match(denied.stderr, /the server answered 400 InvalidKeyException: Token Authorization failed/);
     const help = await runCli(e, ['evaluate', '--help']);
