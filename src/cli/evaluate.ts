@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { describeServedModel, IdentityError, serverVersion } from '../client/model-identity.js';
-import { resolveManagementToken } from '../client/token.js';
+import { KeyFileError, resolveManagementToken } from '../client/token.js';
 import { COMMON_HELP, COMMON_OPTIONS, makeClient, parseCommand, readCommonSettings, runCommand, UsageError } from '../evaluation/cli-common.js';
 import { DataError, readDatasets, type Row } from '../evaluation/dataset.js';
 import { EXIT_MODEL_FAILED } from '../evaluation/exit-codes.js';
@@ -60,6 +60,19 @@ const OPTIONS = {
   overwrite: { type: 'boolean' },
 } as const;
 
+/**
+ * The management key for describe. A key file without a management entry (one written by hand for the
+ * inference API only) is not an error here: describe then fails, which evaluate reports and survives.
+ */
+function managementKey(token: string | undefined, keyFile: string | undefined): string | null {
+  try {
+    return resolveManagementToken({ token, keyFile, cwd: process.cwd() });
+  } catch (err) {
+    if (err instanceof KeyFileError) return null;
+    throw err;
+  }
+}
+
 export function runEvaluate(argv: string[]): Promise<number> {
   return runCommand('evaluate', async () => {
     const { values, positionals } = parseCommand(argv, OPTIONS);
@@ -72,7 +85,7 @@ export function runEvaluate(argv: string[]): Promise<number> {
     const labelColumn = values['label-column'] ?? 'label';
     const managementUrl = values['management-url'] ?? DEFAULT_MANAGEMENT_URL;
     if (!/^https?:\/\/[^/]+/.test(managementUrl)) throw new UsageError(`--management-url ${managementUrl}: expected http://host:port or https://host:port`);
-    const managementToken = resolveManagementToken({ token: values['management-token'], keyFile: values['key-file'], cwd: process.cwd() });
+    const managementToken = managementKey(values['management-token'], values['key-file']);
 
     const data = readDatasets(positionals);
     requireColumns([labelColumn], data.columns, '--label-column');

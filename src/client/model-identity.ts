@@ -29,12 +29,23 @@ async function getJson(url: string, token: string | null): Promise<unknown> {
     throw new IdentityError(`GET ${url}: ${cause ?? (err as Error).message}`);
   }
   const body = await res.text();
-  if (res.status !== 200) throw new IdentityError(`GET ${url}: ${res.status} ${body.slice(0, 200)}`);
+  if (res.status !== 200) throw new IdentityError(`GET ${url}: ${res.status} ${errorText(body)}`);
   try {
     return JSON.parse(body) as unknown;
   } catch {
     throw new IdentityError(`GET ${url}: not JSON: ${body.slice(0, 120)}`);
   }
+}
+
+/** TorchServe's `{"code", "type", "message"}` as `type: message`, else the body's start on one line. */
+function errorText(body: string): string {
+  try {
+    const e = JSON.parse(body) as { type?: unknown; message?: unknown };
+    if (typeof e.message === 'string') return typeof e.type === 'string' ? `${e.type}: ${e.message}` : e.message;
+  } catch {
+    // not JSON
+  }
+  return body.replace(/\s+/g, ' ').trim().slice(0, 200);
 }
 
 /** `name` or `name/version` as `-m` takes it → the describe URL. */

@@ -3,6 +3,7 @@
  * report's numbers are checked against the server's own answers for the same rows.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -39,7 +40,7 @@ describe('ortserve evaluate', () => {
 
   it('writes report.json, report.md, report.html and SVG images whose numbers match the server\'s answers', async () => {
     const out = path.join(e.cwd, 'report');
-    const r = await evaluate([csvFile, '-m', MODELS[0]!, '-m', MODELS[1]!, '--label-column', 'taxonomy', '--token', ts.token, '-o', out, '--concurrency', '3']);
+    const r = await evaluate([csvFile, '-m', MODELS[0]!, '-m', MODELS[1]!, '--label-column', 'taxonomy', '--token', ts.token, '--management-token', ts.server.auth('management').Authorization!.replace('Bearer ', ''), '-o', out, '--concurrency', '3']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /\| accuracy \|/);
     const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as EvaluationReport;
@@ -67,6 +68,11 @@ describe('ortserve evaluate', () => {
       assert.deepEqual(predictions.map((p) => p[`predicted_${model}`]), expectedLabels);
     }
     assert.notDeepEqual(answers[0], answers[1], 'the two versions answer differently (else the side-by-side check proves little)');
+    // Which version and archive answered, from describe; the SHA-256s computed here from the files.
+    for (const [i, version] of ['1.0', '2.0'].entries()) {
+      const mar = readFileSync(path.join(ts.server.modelStore, `clf-${version}.mar`));
+      assert.deepEqual(report.models[i]!.served, { name: 'clf', version, url: `clf-${version}.mar`, archiveSha256: createHash('sha256').update(mar).digest('hex') });
+    }
 
     const md = readFileSync(path.join(out, 'report.md'), 'utf8');
     assert.match(md, /^\| {2}\| clf \| clf\/2\.0 \|$/m);
@@ -96,6 +102,18 @@ describe('ortserve evaluate', () => {
     assert.deepEqual(report.dataset.where, [{ column: 'lang', value: 'es' }]);
     const expected = classificationMetrics(spanish.map((x) => x.taxonomy), await Promise.all(spanish.map((x) => ts.labelOf('clf', x.title))));
     assert.deepEqual(report.models[0]!.metrics!.matrix, expected.matrix);
+  });
+
+  it('still evaluates with a key file that has no management key: the report says the model was not described', async () => {
+    const keyFile = path.join(e.cwd, 'inference-only.json');
+    writeFileSync(keyFile, JSON.stringify({ inference: { key: ts.token } }));
+    const out = path.join(e.cwd, 'report-undescribed');
+    const r = await evaluate([csvFile, '-m', 'clf', '--label-column', 'taxonomy', '--key-file', keyFile, '-o', out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /model clf: cannot read its version and archive from the management API: GET .*\/models\/clf: 400 InvalidKeyException: Token Authorization failed/);
+    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as EvaluationReport;
+    assert.equal(report.models[0]!.served, null);
+    assert.equal(report.models[0]!.answered, rows.length);
   });
 
   it('exits 2 on usage errors and 1 on server errors, saying why', async () => {
