@@ -78,7 +78,7 @@ describe('evaluate and predict with the bundled models', () => {
   const evaluate = (args: string[]) => run(['evaluate', csv, '--management-url', s.managementUrl, ...args]);
   const readReport = (dir: string): Report => JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8')) as Report;
 
-  it('compares taxonomy with events --field taxonomy in one report, recording versions, archive SHA-256s and the server version', async () => {
+  it('compares taxonomy with events --field taxonomy in one report, recording versions, archive SHA-256s and the server version', async (t) => {
     const out = path.join(e.cwd, 'compare');
     const mlruns = path.join(e.cwd, 'mlruns');
     const r = await evaluate(['-m', 'taxonomy', '-m', 'events', '--field', 'taxonomy', '--label-column', 'taxonomy', '-o', out, '--mlflow-dir', mlruns]);
@@ -113,7 +113,8 @@ describe('evaluate and predict with the bundled models', () => {
 
     // The per-class table against scikit-learn on the same predictions (predictions.csv), when installed.
     const probe = spawnSync('python3', ['-c', 'import sklearn'], { encoding: 'utf8' });
-    if (probe.status === 0) {
+    if (probe.status !== 0) t.diagnostic('scikit-learn is not installed: the report was not compared with it here (test/evaluation/sklearn-report.test.ts uses committed values)');
+    else {
       const py = `import csv, json, sys
 from sklearn.metrics import classification_report
 rows = list(csv.DictReader(open(sys.argv[1], encoding="utf-8")))
