@@ -2,7 +2,7 @@
  * One evaluation: the same texts through each model in turn (one model at a time, so that the models'
  * latencies are not measured while they compete for the same cores), then metrics per model.
  */
-import { BatchAbortedError, classifyAll, type RowOutcome } from '../client/batch-classify.js';
+import { BatchAbortedError, classifyAll, type BatchResult, type RowOutcome } from '../client/batch-classify.js';
 import type { InferenceClient } from '../client/inference-client.js';
 import type { ServedModel } from '../client/model-identity.js';
 import { summarizeLatency, type LatencySummary } from './latency.js';
@@ -87,7 +87,7 @@ export interface EvaluationOptions {
   field: readonly string[] | null;
 }
 
-/** Describes each model before it is evaluated; returns null (with why) when that fails. */
+/** Describes each model before it is evaluated: what was served, or why that could not be read. */
 export type Describer = (model: string) => Promise<{ served: ServedModel } | { error: string }>;
 
 export async function evaluateModels(
@@ -104,7 +104,7 @@ export async function evaluateModels(
     const identity = await describe(model);
     const served = 'served' in identity ? identity.served : null;
     const describeError = 'error' in identity ? { describeError: identity.error } : {};
-    let batch;
+    let batch: BatchResult;
     try {
       batch = await classifyAll(client, model, texts, { concurrency: options.concurrency, topK: 1, label: 'evaluate', field: options.field });
     } catch (err) {
