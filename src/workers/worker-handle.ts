@@ -10,6 +10,7 @@ import type { ServerMetrics } from '../metrics/hooks.js';
 import type { BatchPolicy, JobQueue } from '../scheduling/job-queue.js';
 import type { Job } from '../scheduling/job.js';
 import { endThread } from './lost-threads.js';
+import { workerResourceLimits } from './heap-limit.js';
 import type { FromWorker, ToWorker, WorkerInit } from './messages.js';
 
 /** What ends a batch: its result or its failure (intermediate parts come before it). */
@@ -154,7 +155,7 @@ export class WorkerHandle {
       workerData: this.init,
       stdout: true,
       stderr: true,
-      ...(heap > 0 ? { resourceLimits: { maxOldGenerationSizeMb: heap } } : {}),
+      ...(heap > 0 ? { resourceLimits: workerResourceLimits(heap) } : {}),
     });
     (this.settings.workerOutput ?? CONSOLE_OUTPUT)(thread, `W-${this.id}-${this.init.info.modelName}_${this.init.info.modelVersion}`);
     this.thread = thread;
