@@ -12,14 +12,13 @@
  * never opened.
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { link, mkdir, rm } from 'node:fs/promises';
 import { arch, cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { threadId } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 
 const execFileAsync = promisify(execFile);
@@ -71,7 +70,8 @@ export async function ensureOrtFile(file: string, options: ort.InferenceSession.
   const target = path.join(cacheDir, `${await ortCacheKey(file, options)}.ort`);
   if (existsSync(target)) return target;
   await mkdir(cacheDir, { recursive: true });
-  const tmp = `${target}.${process.pid}-${threadId}.tmp`;
+  // Unique per call: two conversions of one model may run in one thread (pid and thread id would collide).
+  const tmp = `${target}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
   try {
     await execFileAsync(process.execPath, [CONVERTER, file, tmp, JSON.stringify(options)], { maxBuffer: 1 << 20 }).catch((err: Error & { stderr?: string }) => {
       throw new Error(`converting to the ORT format failed: ${err.stderr?.trim() || err.message}`);
