@@ -36,7 +36,21 @@ describe('deploy/kserve: the runtime container serves the InferenceService examp
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function start(isvcFile: string): Promise<{ url: string; stop: () => Promise<number | null> }> {
+  type Runtime = { url: string; stop: () => Promise<number | null> };
+
+  // A port free a moment ago may be taken by another process before the runtime binds it (the two examples
+  // start side by side, and CI runs other servers): then it starts again on other free ports.
+  async function start(isvcFile: string): Promise<Runtime> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await startOnce(isvcFile);
+      } catch (err) {
+        if (attempt >= 3 || !String(err).includes('EADDRINUSE')) throw err;
+      }
+    }
+  }
+
+  async function startOnce(isvcFile: string): Promise<Runtime> {
     const model = read(isvcFile).spec.predictor.model;
     const port = await freePort();
     const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: path.join(dir, 'tmp'), LOG_LOCATION: path.join(dir, 'logs', isvcFile) };
