@@ -11,6 +11,8 @@ export type TokenKind = 'inference' | 'management';
 
 interface Key {
   key: string;
+  /** sha256 of `key`, computed once: check() runs on every request. */
+  digest: Buffer;
   expiresAt: number;
 }
 
@@ -21,14 +23,20 @@ function newKey(): string {
   return randomBytes(6).toString('base64url');
 }
 
-function sameSecret(a: string, b: string): boolean {
+function sha256(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/** `token` against a key's sha256 digest. */
+function sameSecret(token: string, keyDigest: Buffer): boolean {
   // Hashing first gives equal lengths, so timingSafeEqual never leaks the key's length either.
-  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
+  return timingSafeEqual(sha256(token), keyDigest);
 }
 
 export class TokenStore {
   private keys: Record<TokenKind, Key>;
   private readonly apiKey = newKey();
+  private readonly apiKeyDigest = sha256(this.apiKey);
   readonly file: string;
 
   constructor(
@@ -45,13 +53,13 @@ export class TokenStore {
     const token = authorization?.match(BEARER)?.[1];
     if (!token) return false;
     const k = this.keys[kind];
-    return sameSecret(token, k.key) && Date.now() < k.expiresAt;
+    return sameSecret(token, k.digest) && Date.now() < k.expiresAt;
   }
 
   /** `/token?type=…`: rotates `kind` when `authorization` carries the API key. */
   rotate(kind: string | null, authorization: string | undefined): boolean {
     const token = authorization?.match(BEARER)?.[1];
-    if (!token || !sameSecret(token, this.apiKey)) return false;
+    if (!token || !sameSecret(token, this.apiKeyDigest)) return false;
     if (kind !== 'inference' && kind !== 'management') return false;
     this.keys[kind] = this.fresh();
     this.write();
@@ -69,7 +77,8 @@ export class TokenStore {
   }
 
   private fresh(): Key {
-    return { key: newKey(), expiresAt: Date.now() + this.expirationMin * 60_000 };
+    const key = newKey();
+    return { key, digest: sha256(key), expiresAt: Date.now() + this.expirationMin * 60_000 };
   }
 
   private write(): void {
