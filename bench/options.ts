@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 
-export const SECTIONS = ['raw', 'fp32', 'int8', 'workers', 'tiny', 'sharing', 'taxonomy', 'image'] as const;
+export const SECTIONS = ['raw', 'fp32', 'int8', 'workers', 'tiny', 'sharing', 'taxonomy', 'image', 'defaults', 'peer'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {

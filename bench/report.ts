@@ -5,6 +5,7 @@
  */
 import { fmt, fmtInt, markdownTable, median } from './lib/stats.js';
 import { RUN_HEADER, ms, runRow } from './report-rows.js';
+import { renderIssue16 } from './report-issue16.js';
 import { renderSettingsCheck, renderTargets } from './report-targets.js';
 import type { ServerRun } from './scenario.js';
 import type { BenchReport } from './sections.js';
@@ -157,6 +158,7 @@ export function renderReport(r: BenchReport): string {
   if (r.image) out.push(...renderImageSection(r.image));
   out.push(...renderTargets(r));
   out.push(...renderSettingsCheck(r));
+  out.push(...renderIssue16(r));
   if (r.failures.length) {
     out.push('Failures:');
     out.push('');

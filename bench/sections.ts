@@ -25,6 +25,8 @@ import {
 import type { SharingPoint } from './sharing.js';
 import { runTaxonomySection, type TaxonomyResult } from './section-taxonomy.js';
 import { runImageSection, type ImageSectionResult } from './section-image.js';
+import { runDefaultsSection, type DefaultsReport } from './section-defaults.js';
+import { runPeerSection, type PeerReport } from './section-peer.js';
 
 /** Server throughput at concurrency 32 against the raw ceiling, from interleaved repeats. */
 export interface Ratio {
@@ -55,6 +57,9 @@ export interface BenchReport {
   taxonomy?: TaxonomyResult;
   image?: ImageSectionResult;
   failures: string[];
+  /** Issue 16's sections (bench/section-defaults.ts, bench/section-peer.ts), when they ran. */
+  defaults?: DefaultsReport;
+  peer?: PeerReport;
 }
 
 function gitCommit(): string {
@@ -89,9 +94,9 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   };
   const models: Partial<Record<BenchModelName, BenchModel>> = {};
   const need: BenchModelName[] = [];
-  if (has('raw') || has('fp32') || has('workers') || has('sharing')) need.push('base-fp32');
-  if (has('raw') || has('int8') || has('workers') || has('sharing')) need.push('base-int8');
-  if (has('tiny')) need.push('tiny');
+  if (has('raw') || has('fp32') || has('workers') || has('sharing') || has('defaults')) need.push('base-fp32');
+  if (has('raw') || has('int8') || has('workers') || has('sharing') || has('defaults') || has('peer')) need.push('base-int8');
+  if (has('tiny') || has('defaults')) need.push('tiny');
   for (const n of need) models[n] = await ensureModel(n, log);
   const base = (m: BenchModelName, scheduler: Scheduler, extra: Partial<ServerConfigDesc> = {}): ServerConfigDesc => ({
     model: m,
@@ -140,7 +145,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const rawArgs = ['--batches', o.rawBatches.join(','), '--threads', o.rawThreads.join(','), '--min-seconds', String(o.rawSeconds), '--single'];
     if (o.rawPairs) rawArgs.push('--pairs');
     for (const [dtype, name] of [['fp32', 'base-fp32'], ['int8', 'base-int8']] as const) {
-      if (!has(dtype === 'fp32' ? 'fp32' : 'int8') && o.sections.length > 1) continue;
+      if (!has(dtype === 'fp32' ? 'fp32' : 'int8') && !has('defaults') && o.sections.length > 1) continue;
       await attempt(`raw ${dtype}`, async () => {
         report.raw[dtype] = await rawRun(o, models[name]!, rawArgs);
       });
@@ -295,6 +300,13 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       report.image = await runImageSection(o);
     });
   }
+
+  if (has('defaults')) {
+    await attempt('defaults', async () => {
+      report.defaults = await runDefaultsSection(o, { fp32: models['base-fp32'], int8: models['base-int8'], tiny: models.tiny }, report.raw);
+    });
+  }
+  if (has('peer')) await attempt('peer', async () => void (report.peer = await runPeerSection(o, models['base-int8']!)));
 
   process.removeListener('SIGINT', onSignal);
   process.removeListener('SIGTERM', onSignal);

@@ -28,8 +28,9 @@ export interface Registration {
   mar: string;
   modelName: string;
   batchSize: number;
-  maxBatchDelay: number;
-  initialWorkers: number;
+  /** Unset: not sent, the server's default (the "defaults, no tuning" rows send only batch_size). */
+  maxBatchDelay?: number;
+  initialWorkers?: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -120,14 +121,9 @@ export class ServerProcess {
   async register(r: Registration): Promise<void> {
     const fileName = `${r.modelName}.mar`;
     cpSync(r.mar, path.join(this.dir, 'model-store', fileName));
-    const q = new URLSearchParams({
-      url: fileName,
-      model_name: r.modelName,
-      batch_size: String(r.batchSize),
-      max_batch_delay: String(r.maxBatchDelay),
-      initial_workers: String(r.initialWorkers),
-      synchronous: 'true',
-    });
+    const q = new URLSearchParams({ url: fileName, model_name: r.modelName, batch_size: String(r.batchSize), synchronous: 'true' });
+    if (r.maxBatchDelay !== undefined) q.set('max_batch_delay', String(r.maxBatchDelay));
+    if (r.initialWorkers !== undefined) q.set('initial_workers', String(r.initialWorkers));
     const token = this.token('management');
     const res = await fetch(`${this.managementUrl}/models?${q}`, {
       method: 'POST',
@@ -136,6 +132,18 @@ export class ServerProcess {
     });
     const text = await res.text();
     if (res.status !== 200) throw new Error(`register ${r.modelName}: ${res.status} ${text}\n${this.output.slice(-3000)}`);
+  }
+
+  /** `PUT /models/<name>?min_worker=N&synchronous=true`. */
+  async scale(modelName: string, minWorker: number): Promise<void> {
+    const token = this.token('management');
+    const res = await fetch(`${this.managementUrl}/models/${encodeURIComponent(modelName)}?min_worker=${minWorker}&synchronous=true`, {
+      method: 'PUT',
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      signal: AbortSignal.timeout(180_000),
+    });
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`scale ${modelName}: ${res.status} ${text}`);
   }
 
   /** GET /models/<name> (describe), parsed. */
