@@ -41,17 +41,42 @@ export function treeCpuSeconds(pid: number): number {
   return processTree(pid).reduce((sum, p) => sum + (Number.isFinite(readCpuSeconds(p)) ? readCpuSeconds(p) : 0), 0);
 }
 
-/** Samples the max summed RSS of a process tree every `everyMs` until stopped. */
-export function sampleTreeRss(pid: number, everyMs = 250): { stop(): number } {
-  let max = 0;
-  const take = (): void => void (max = Math.max(max, treeRssMiB(pid)));
+/**
+ * Summed PSS (MiB) of a process tree, from /proc/<pid>/smaps_rollup: a page shared by several mappings
+ * or processes counts once in total, where VmRSS counts a file mapped by two workers twice.
+ */
+export function treePssMiB(pid: number): number {
+  let kb = 0;
+  for (const p of processTree(pid)) {
+    try {
+      kb += Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return kb / 1024;
+}
+
+/**
+ * Samples the peak summed RSS of a process tree every `everyMs`, and its peak PSS every fourth sample
+ * (reading smaps_rollup walks the page tables: not something to do to a server four times a second).
+ */
+export function sampleTreeMemory(pid: number, everyMs = 250): { stop(): { rss: number; pss: number } } {
+  let rss = 0;
+  let pss = 0;
+  let n = 0;
+  const take = (): void => {
+    rss = Math.max(rss, treeRssMiB(pid));
+    if (n++ % 4 === 0) pss = Math.max(pss, treePssMiB(pid));
+  };
   take();
   const timer = setInterval(take, everyMs);
   return {
     stop() {
       clearInterval(timer);
+      n = 0;
       take();
-      return max;
+      return { rss, pss };
     },
   };
 }

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { LoadResult } from '../load.js';
 import type { BenchOptions } from '../options.js';
 import type { LoadPlan } from '../scenario.js';
-import { sampleTreeRss, treeCpuSeconds } from './external-server.js';
+import { sampleTreeMemory, treeCpuSeconds } from './external-server.js';
 import { log, runNodeJson } from './script-process.js';
 import { waitQuiet } from './server-process.js';
 import { fmt } from './stats.js';
@@ -34,6 +34,8 @@ export interface TargetRun {
   mainCpuMsPerRequest: number;
   /** Peak summed RSS of the process tree during the window, MiB. */
   rssMaxMiB: number;
+  /** Peak summed PSS of the process tree (sampled every second), MiB: shared pages counted once. */
+  pssMaxMiB: number;
 }
 
 /** CPU seconds of one thread (`/proc/<pid>/task/<tid>/stat`); the main thread's tid is the pid. */
@@ -58,12 +60,12 @@ export async function loadTarget(o: BenchOptions, section: string, t: LoadTarget
   let cpu1 = Number.NaN;
   let main0 = Number.NaN;
   let main1 = Number.NaN;
-  let rss: { stop(): number } | null = null;
+  let memory: ReturnType<typeof sampleTreeMemory> | null = null;
   const load = await runNodeJson<LoadResult>('load.js', args, (line) => {
     if (line === 'window:start') {
       cpu0 = treeCpuSeconds(t.pid);
       main0 = threadCpuSeconds(t.pid);
-      rss = sampleTreeRss(t.pid);
+      memory = sampleTreeMemory(t.pid);
     } else if (line === 'window:end') {
       cpu1 = treeCpuSeconds(t.pid);
       main1 = threadCpuSeconds(t.pid);
@@ -78,12 +80,18 @@ export async function loadTarget(o: BenchOptions, section: string, t: LoadTarget
     load,
     cpu: (cpu1 - cpu0) / load.seconds,
     mainCpuMsPerRequest: ((main1 - main0) * 1000) / Math.max(1, load.requests),
-    rssMaxMiB: (rss as { stop(): number } | null)?.stop() ?? Number.NaN,
+    rssMaxMiB: Number.NaN,
+    pssMaxMiB: Number.NaN,
   };
+  const peak = (memory as ReturnType<typeof sampleTreeMemory> | null)?.stop();
+  if (peak) {
+    run.rssMaxMiB = peak.rss;
+    run.pssMaxMiB = peak.pss;
+  }
   const l = load.latency;
   log(
     `${t.name} c=${plan.concurrency}: ${fmt(load.requestsPerSec)} req/s, p50 ${fmt(l.p50, 2)} p99 ${fmt(l.p99, 2)} ms, errors ${JSON.stringify(load.errors)}, ` +
-      `CPU ${fmt(run.cpu, 2)}, main thread ${fmt(run.mainCpuMsPerRequest, 3)} ms/req, RSS ${fmt(run.rssMaxMiB, 0)} MiB`,
+      `CPU ${fmt(run.cpu, 2)}, main thread ${fmt(run.mainCpuMsPerRequest, 3)} ms/req, RSS ${fmt(run.rssMaxMiB, 0)} MiB, PSS ${fmt(run.pssMaxMiB, 0)} MiB`,
   );
   return run;
 }

@@ -23,7 +23,8 @@ function run(section: string, target: string, concurrency: number, rps: number, 
     errors,
     loadGenCpu: 0.1,
   };
-  return { section, target, concurrency, load, cpu: 1, mainCpuMsPerRequest: 0.1, rssMaxMiB: rss };
+  // PSS: a fixed 100 MiB below RSS, as if each server mapped 100 MiB twice.
+  return { section, target, concurrency, load, cpu: 1, mainCpuMsPerRequest: 0.1, rssMaxMiB: rss, pssMaxMiB: rss - 100 };
 }
 
 function report(extra: Partial<BenchReport>): BenchReport {
@@ -72,6 +73,9 @@ test('peer targets: the better peer, p99, memory and the floor pairs', () => {
   // Peak RSS: ortserve's max over its runs (310) against the single-process peer's max (250): 1.24.
   assert.match(text, /310 ÷ 250 MiB = 1\.24/);
   assert.equal(verdictOf(lines, 'ortserve peak RSS'), 'met');
+  // PSS: 210 ÷ 150 = 1.40.
+  assert.match(text, /210 ÷ 150 MiB = 1\.40/);
+  assert.equal(verdictOf(lines, 'ortserve peak PSS'), 'not met');
   assert.match(text, /\+0\.30 ms \(median of 2 paired differences\)/);
   assert.equal(verdictOf(lines, 'p50 at c1 ≤ floor p50 + 0.2 ms'), 'not met');
   // 13.3 (median of 13.1, 13.5) is not below the peer's 12.5.
@@ -120,6 +124,9 @@ test('defaults targets: ratio to raw, memory with 2 workers, the tiny model', ()
   assert.equal(verdictOf(lines, 'server ÷ best raw layout at c32, fp32'), 'not met');
   assert.match(text, /640 ÷ 500 MiB = 1\.28/);
   assert.equal(verdictOf(lines, 'RSS with 2 workers'), 'not met');
+  // PSS: 540 ÷ 400 = 1.35.
+  assert.match(text, /540 ÷ 400 MiB = 1\.35/);
+  assert.equal(verdictOf(lines, 'PSS with 2 workers'), 'not met');
   // Medians: 5100 req/s, p99 45 ms.
   assert.match(text, /5100 req\/s, p99 45\.0 ms/);
   assert.equal(verdictOf(lines, 'tiny model at c64'), 'met');
