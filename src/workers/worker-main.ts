@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { withEnvelope } from '../envelopes/index.js';
 import { Context, type IntermediateMessage } from '../handler-api/context.js';
 import type { HandleFunction, Handler, RequestRow, ResponseValue } from '../handler-api/types.js';
-import { encodeResponse, toHandlerHeaders, toRequestRow, UnsupportedOutputError } from './codec.js';
+import { encodeResponse, toHandlerHeaders, toRequestRow, transferables, UnsupportedOutputError } from './codec.js';
 import type { BatchError, BatchTelemetry, FromWorker, IntermediatePart, ToWorker, WireRequest, WireResponse, WorkerInit } from './messages.js';
 
 type Entry = (data: RequestRow[], ctx: Context) => Promise<unknown>;
@@ -18,7 +18,8 @@ type Entry = (data: RequestRow[], ctx: Context) => Promise<unknown>;
 const init = workerData as WorkerInit;
 const port = parentPort;
 if (!port) throw new Error('worker-main must run in a worker thread');
-const post = (msg: FromWorker): void => port.postMessage(msg);
+/** `transfer`: large encoded answers (codec.ts transferables), moved to the HTTP thread instead of copied. */
+const post = (msg: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(msg, transfer);
 
 class HandlerLoadError extends Error {}
 
@@ -105,7 +106,7 @@ function intermediateSink(batchId: number, size: number): (m: IntermediateMessag
             response: { status: s.status, phrase: s.phrase, contentType: s.contentType, headers: s.headers, body: encodeResponse(value) },
           }))
         : Array.from({ length: size }, (_, index) => ({ index, error: { status: m.code, message: m.message } }));
-    post({ type: 'intermediate', batchId, parts });
+    post({ type: 'intermediate', batchId, parts }, transferables(parts.flatMap((p) => ('response' in p ? [p.response.body] : []))));
   };
 }
 
@@ -168,7 +169,7 @@ async function main(): Promise<void> {
   port!.on('message', (msg: ToWorker) => {
     void runBatch(entry, ctx, msg.requests, msg.batchId).then(([result, telemetry]) => {
       if (overExternalLimit()) return;
-      if (Array.isArray(result)) post({ type: 'result', batchId: msg.batchId, responses: result, telemetry });
+      if (Array.isArray(result)) post({ type: 'result', batchId: msg.batchId, responses: result, telemetry }, transferables(result.map((r) => r.body)));
       else post({ type: 'batch-failed', batchId: msg.batchId, error: result, telemetry });
     });
   });
