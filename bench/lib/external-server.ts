@@ -118,7 +118,8 @@ export class ExternalServer {
     const port = await freePort();
     const args = ['-m', 'uvicorn', '--app-dir', path.join(PROJECT_ROOT, 'bench', 'peer'), 'app:app', '--host', '127.0.0.1', '--port', String(port)];
     args.push('--workers', String(processes), '--log-level', 'warning', '--no-access-log');
-    const env = { ...process.env, PEER_MODEL_DIR: modelDir, PEER_THREADS: String(threads), PEER_MAX_LENGTH: String(MAX_LENGTH) };
+    // No __pycache__ in the source tree (CI fails on a dirty tree).
+    const env = { ...process.env, PEER_MODEL_DIR: modelDir, PEER_THREADS: String(threads), PEER_MAX_LENGTH: String(MAX_LENGTH), PYTHONDONTWRITEBYTECODE: '1' };
     const child = spawn(python, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const s = new ExternalServer(`peer ${processes} × ${threads}`, child, `http://127.0.0.1:${port}`);
     // Every uvicorn process must answer: with several, each ping may land on any of them.
