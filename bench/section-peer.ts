@@ -29,24 +29,46 @@ export interface PeerReport {
   ortserveDescribe: unknown;
 }
 
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
 /**
- * Registers with TorchServe's parameters, `batch_size` only: everything else is the server's default.
- * A build whose default is TorchServe's (0 workers until scaled) is scaled to 1 worker, and says so in
- * the log and in the describe answer the report prints.
+ * ortserve as a user runs it without tuning: the archive loaded at startup (`load_models`) with
+ * `batchSize` in the `models` property and nothing else, so that workers=auto chooses the layout
+ * (issue 16; the register API keeps TorchServe's default of 0 workers). Returns once the workers are
+ * ready and the calibration is over, so that loads measure the chosen layout. With `initialWorkers`, the
+ * archive is registered with `batch_size` and `initial_workers` instead (an explicit worker count).
  */
 export async function startDefaultOrtserve(label: string, model: BenchModel, batchSize: number, extra: { initialWorkers?: number } = {}): Promise<ServerProcess> {
-  const server = await ServerProcess.start({ label, properties: {} });
+  if (extra.initialWorkers !== undefined) {
+    const server = await ServerProcess.start({ label, properties: {} });
+    try {
+      await server.register({ mar: model.mar, modelName: 'clf', batchSize, initialWorkers: extra.initialWorkers });
+    } catch (err) {
+      await server.stop(5000);
+      throw err;
+    }
+    return server;
+  }
+  const models = JSON.stringify({ clf: { '1.0': { marName: 'clf.mar', batchSize } } });
+  const server = await ServerProcess.start({ label, properties: { load_models: 'clf=clf.mar', models }, storeFiles: { 'clf.mar': model.mar } });
   try {
-    await server.register({ mar: model.mar, modelName: 'clf', batchSize, ...extra });
-    const d = (await server.describe('clf')) as Array<{ workers?: unknown[] }>;
-    if (extra.initialWorkers === undefined && (d[0]?.workers?.length ?? 0) === 0) {
-      log(`${label}: the defaults started no worker (no workers=auto in this build); scaling to min_worker=1`);
-      await server.scale('clf', 1);
+    const deadline = Date.now() + 300_000;
+    let calibrating = false;
+    for (;;) {
+      const d = ((await server.describe('clf')) as Array<{ workers?: Array<{ status?: string }>; operatingPoint?: { source?: string; reason?: string } }>)[0];
+      const point = d?.operatingPoint;
+      if (point?.source === 'calibrating') calibrating = true;
+      const ready = (d?.workers ?? []).length > 0 && d!.workers!.every((w) => w.status === 'READY');
+      const settled = point === undefined || (point.source !== 'calibrating' && (calibrating || point.source !== 'default' || /not calibrated/.test(point.reason ?? '')));
+      if (ready && settled) break;
+      if (Date.now() > deadline) throw new Error(`${label}: not ready with a chosen layout after 300 s: ${JSON.stringify(d)}`);
+      await sleep(500);
     }
   } catch (err) {
     await server.stop(5000);
     throw err;
   }
+  log(`${label}: ${JSON.stringify(((await server.describe('clf')) as Array<{ operatingPoint?: unknown }>)[0]?.operatingPoint)}`);
   return server;
 }
 

@@ -21,6 +21,8 @@ export interface ServerSpec {
   properties: Record<string, string>;
   /** Extra node flags for the server process (e.g. --cpu-prof). */
   nodeArgs?: string[];
+  /** Archives copied into the model store before the server starts (name in the store → source path). */
+  storeFiles?: Record<string, string>;
 }
 
 export interface Registration {
@@ -65,6 +67,7 @@ export class ServerProcess {
     const dir = mkdtempSync(path.join(BENCH_DIR, 'runs', `${spec.label}-`));
     const store = path.join(dir, 'model-store');
     mkdirSync(store);
+    for (const [name, source] of Object.entries(spec.storeFiles ?? {})) cpSync(source, path.join(store, name));
     mkdirSync(path.join(dir, 'tmp'));
     const metricsPort = await freePort();
     const props: Record<string, string> = {
