@@ -78,9 +78,6 @@ export class ServerProcess {
       grpc_inference_port: String(await freePort()),
       grpc_management_port: String(await freePort()),
       metrics_mode: 'prometheus',
-      // Free ports for gRPC too: several servers run at once, and other work on the machine may hold 7070.
-      grpc_inference_port: '0',
-      grpc_management_port: '0',
       model_store: store,
       enable_model_api: 'true',
       job_queue_size: '1000',
