@@ -76,7 +76,11 @@ describe('workflows', () => {
       const labels = (x: any) => x?.map((r: { label: string }) => r.label) ?? null;
       assert.deepEqual(labels(wf.body.taxonomy), labels(ev.body.taxonomy));
       assert.deepEqual(labels(wf.body.subtaxonomy), labels(ev.body.subtaxonomy));
-      wf.body.taxonomy.forEach((r: { score: number }, i: number) => assert.ok(Math.abs(r.score - ev.body.taxonomy[i].score) < 1e-5));
+      // Labels and their order are identical; scores within 0.01, not 1e-5: the int8 encoders run from the
+      // shared-weights ORT-format sessions (model-config.yaml sharedWeights, default true) give scores that
+      // differ from a private session's by up to 0.006 here (0.8893 vs 0.8950 on the first sample), and the
+      // workflow's and events.mar's sessions are not built alike. With sharedWeights false they agree to 1e-5.
+      wf.body.taxonomy.forEach((r: { score: number }, i: number) => assert.ok(Math.abs(r.score - ev.body.taxonomy[i].score) < 0.01, `${r.score} vs ${ev.body.taxonomy[i].score}`));
     }
   });
 
